@@ -1,0 +1,159 @@
+//! Allocation-free inference of the control network, one voice and one frame at a time.
+//!
+//! Weights are stored transposed ([in][out]) so every layer is a sequence of `y += w_col * x_i`
+//! updates over contiguous memory, which the compiler vectorises; a row-by-row dot product does
+//! not (see NOTES-candle.md). On x86-64 with AVX2+FMA a `target_feature` copy is chosen once at
+//! load time; the choice is fixed per process so output stays deterministic.
+
+use super::card::NetworkShape;
+use super::fastmath;
+use super::weights::NetworkWeights;
+
+/// Immutable network weights, shared by all voices.
+#[derive(Debug, Clone)]
+pub struct ControlNet {
+    shape: NetworkShape,
+    input_w: Vec<f32>, // [I][A]
+    input_b: Vec<f32>,
+    ih_w: Vec<f32>, // [A][3H]
+    hh_w: Vec<f32>, // [H][3H]
+    ih_b: Vec<f32>,
+    hh_b: Vec<f32>,
+    hidden_w: Vec<f32>, // [H+I][O]
+    hidden_b: Vec<f32>,
+    output_w: Vec<f32>, // [O][Y]
+    output_b: Vec<f32>,
+    out_mean: Vec<f32>,
+    out_std: Vec<f32>,
+    use_fma: bool,
+}
+
+/// Per-voice recurrent state and scratch space, allocated once.
+#[derive(Debug, Clone)]
+pub struct NetState {
+    h: Vec<f32>,
+    a: Vec<f32>,
+    gi: Vec<f32>,
+    gh: Vec<f32>,
+    hx: Vec<f32>,
+    o: Vec<f32>,
+}
+
+fn transpose(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0; w.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = w[r * cols + c];
+        }
+    }
+    t
+}
+
+impl ControlNet {
+    pub fn new(w: &NetworkWeights) -> Self {
+        let s = w.shape;
+        let (i, a, h, o, y) = (s.inputs, s.input_hidden, s.gru_hidden, s.output_hidden, s.outputs);
+        #[cfg(target_arch = "x86_64")]
+        let use_fma = std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma");
+        #[cfg(not(target_arch = "x86_64"))]
+        let use_fma = false;
+        ControlNet {
+            shape: s,
+            input_w: transpose(w.get("input.weight"), a, i),
+            input_b: w.get("input.bias").to_vec(),
+            ih_w: transpose(w.get("gru.weight_ih"), 3 * h, a),
+            hh_w: transpose(w.get("gru.weight_hh"), 3 * h, h),
+            ih_b: w.get("gru.bias_ih").to_vec(),
+            hh_b: w.get("gru.bias_hh").to_vec(),
+            hidden_w: transpose(w.get("hidden.weight"), o, h + i),
+            hidden_b: w.get("hidden.bias").to_vec(),
+            output_w: transpose(w.get("output.weight"), y, o),
+            output_b: w.get("output.bias").to_vec(),
+            out_mean: w.get("output.mean").to_vec(),
+            out_std: w.get("output.std").to_vec(),
+            use_fma,
+        }
+    }
+
+    pub fn shape(&self) -> NetworkShape {
+        self.shape
+    }
+
+    /// Fresh state for one voice (the GRU starts from zeros at every note-on).
+    pub fn new_state(&self) -> NetState {
+        let s = self.shape;
+        NetState {
+            h: vec![0.0; s.gru_hidden],
+            a: vec![0.0; s.input_hidden],
+            gi: vec![0.0; 3 * s.gru_hidden],
+            gh: vec![0.0; 3 * s.gru_hidden],
+            hx: vec![0.0; s.gru_hidden + s.inputs],
+            o: vec![0.0; s.output_hidden],
+        }
+    }
+
+    /// One frame: `inputs` (len = shape.inputs) -> `outputs` (len = shape.outputs). No allocation.
+    pub fn step(&self, state: &mut NetState, inputs: &[f32], outputs: &mut [f32]) {
+        debug_assert_eq!(inputs.len(), self.shape.inputs);
+        debug_assert_eq!(outputs.len(), self.shape.outputs);
+        #[cfg(target_arch = "x86_64")]
+        if self.use_fma {
+            // SAFETY: AVX2 and FMA were detected at construction.
+            unsafe { step_avx2(self, state, inputs, outputs) };
+            return;
+        }
+        step_impl::<false>(self, state, inputs, outputs);
+    }
+}
+
+impl NetState {
+    pub fn reset(&mut self) {
+        self.h.fill(0.0);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn step_avx2(net: &ControlNet, state: &mut NetState, inputs: &[f32], outputs: &mut [f32]) {
+    step_impl::<true>(net, state, inputs, outputs)
+}
+
+/// `y = b + W x` with W stored transposed ([x.len()][y.len()]).
+#[inline(always)]
+fn affine<const FMA: bool>(wt: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
+    let n = y.len();
+    y.copy_from_slice(b);
+    for (i, &xi) in x.iter().enumerate() {
+        let col = &wt[i * n..(i + 1) * n];
+        for (yo, &w) in y.iter_mut().zip(col) {
+            *yo = if FMA { w.mul_add(xi, *yo) } else { *yo + w * xi };
+        }
+    }
+}
+
+#[inline(always)]
+fn step_impl<const FMA: bool>(net: &ControlNet, st: &mut NetState, inputs: &[f32], outputs: &mut [f32]) {
+    let h = net.shape.gru_hidden;
+    affine::<FMA>(&net.input_w, &net.input_b, inputs, &mut st.a);
+    for v in st.a.iter_mut() {
+        *v = v.max(0.0);
+    }
+    affine::<FMA>(&net.ih_w, &net.ih_b, &st.a, &mut st.gi);
+    affine::<FMA>(&net.hh_w, &net.hh_b, &st.h, &mut st.gh);
+    for j in 0..h {
+        let r = fastmath::sigmoid(st.gi[j] + st.gh[j]);
+        let z = fastmath::sigmoid(st.gi[h + j] + st.gh[h + j]);
+        let n = fastmath::tanh(st.gi[2 * h + j] + r * st.gh[2 * h + j]);
+        st.h[j] = (1.0 - z) * n + z * st.h[j];
+    }
+    st.hx[..h].copy_from_slice(&st.h);
+    st.hx[h..].copy_from_slice(inputs);
+    affine::<FMA>(&net.hidden_w, &net.hidden_b, &st.hx, &mut st.o);
+    for v in st.o.iter_mut() {
+        *v = v.max(0.0);
+    }
+    affine::<FMA>(&net.output_w, &net.output_b, &st.o, outputs);
+    for ((y, m), s) in outputs.iter_mut().zip(&net.out_mean).zip(&net.out_std) {
+        *y = *y * s + m;
+    }
+}

@@ -1,0 +1,103 @@
+//! Every convention of the performance layer, as settings with orchestral-library defaults.
+
+use crate::articulation::Articulation;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoiceMode {
+    Poly,
+    /// One voice; overlapping notes glide to the new pitch without a new attack.
+    MonoLegato,
+}
+
+/// Which controller number does what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CcMap {
+    pub dynamic: u8,
+    pub expression: u8,
+    pub vibrato_depth: u8,
+    pub vibrato_rate: u8,
+    pub articulation: u8,
+    pub sustain: u8,
+}
+
+impl Default for CcMap {
+    fn default() -> Self {
+        CcMap { dynamic: 1, expression: 11, vibrato_depth: 21, vibrato_rate: 20, articulation: 32, sustain: 64 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerformanceSettings {
+    pub cc: CcMap,
+    /// Lowest keyswitch key; articulation i is `keyswitch_base + i` (default 12 = C0, C4 = 60).
+    pub keyswitch_base: u8,
+    pub keyswitches_enabled: bool,
+    /// CC32 values (Spitfire UACC) that select each articulation.
+    pub uacc: Vec<(u8, Articulation)>,
+    /// Program numbers that select each articulation.
+    pub programs: Vec<(u8, Articulation)>,
+    pub bend_range_semitones: f32,
+    pub voice_mode: VoiceMode,
+    pub glide_seconds: f32,
+    pub max_voices: usize,
+    /// Release time to -60 dB after note-off (recordings of longs end at their loop, so the
+    /// release is synthesised).
+    pub release_seconds: f32,
+    /// Level difference between dynamic 0 (pp) and 1 (ff).
+    pub dynamic_range_db: f32,
+    /// Vibrato depth (CC21) and rate (CC20) before any controller arrives, 0..127.
+    pub default_vibrato_depth: u8,
+    pub default_vibrato_rate: u8,
+    /// Peak vibrato depth at CC21 = 127, in cents.
+    pub max_vibrato_cents: f32,
+    /// Time constant of controller smoothing (no zipper noise, still playable).
+    pub smoothing_seconds: f32,
+    pub articulation: Articulation,
+}
+
+impl Default for PerformanceSettings {
+    fn default() -> Self {
+        PerformanceSettings {
+            cc: CcMap::default(),
+            keyswitch_base: 12,
+            keyswitches_enabled: true,
+            uacc: vec![
+                (1, Articulation::Sustain),
+                (40, Articulation::Short),
+                (11, Articulation::Tremolo),
+                (56, Articulation::Pizzicato),
+            ],
+            programs: vec![
+                (0, Articulation::Sustain),
+                (1, Articulation::Short),
+                (2, Articulation::Tremolo),
+                (3, Articulation::Pizzicato),
+            ],
+            bend_range_semitones: 2.0,
+            voice_mode: VoiceMode::Poly,
+            glide_seconds: 0.08,
+            max_voices: 64,
+            release_seconds: 0.35,
+            dynamic_range_db: 30.0,
+            default_vibrato_depth: 40,
+            default_vibrato_rate: 64,
+            max_vibrato_cents: 40.0,
+            smoothing_seconds: 0.02,
+            articulation: Articulation::Sustain,
+        }
+    }
+}
+
+impl PerformanceSettings {
+    /// Vibrato rate in Hz for a CC value: 3.5 Hz .. 8 Hz, 5.75 Hz at 64.
+    pub fn vibrato_rate_hz(value: f32) -> f32 {
+        3.5 + 4.5 * (value / 127.0)
+    }
+
+    /// Level in dB below ff for a dynamic in 0..1 (linear in dB).
+    pub fn dynamic_level_db(&self, dynamic: f32) -> f32 {
+        -self.dynamic_range_db * (1.0 - dynamic.clamp(0.0, 1.0))
+    }
+}

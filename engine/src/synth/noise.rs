@@ -1,0 +1,148 @@
+//! Filtered noise for all voices at once, by windowed overlap-add in the frequency domain.
+//!
+//! Independent Gaussian-like noises with power spectra S_v(f) sum to one noise with spectrum
+//! Σ S_v(f), so one generator per instrument serves every voice: the cost does not grow with
+//! polyphony. Every hop (about 2.7 ms) a frame with random phases and magnitudes shaped by the
+//! summed spectrum is inverse-transformed, sine-windowed (sin² + cos² = 1 keeps the power of
+//! overlapping independent frames constant) and added into a ring of pending output.
+
+use crate::bands::{BandLayout, BandPosition};
+use crate::model::fastmath;
+use realfft::num_complex::Complex32;
+use realfft::{ComplexToReal, RealFftPlanner};
+use std::sync::Arc;
+
+pub struct NoiseGenerator {
+    size: usize,
+    hop: usize,
+    sample_rate: f32,
+    plan: Arc<dyn ComplexToReal<f32>>,
+    window: Vec<f32>,
+    bin_pos: Vec<BandPosition>,
+    /// Bins at or above this carry no noise: the same band limit as the partials.
+    top_bin: usize,
+    /// Summed noise power per band for the next frame (filled by the voices).
+    band_power: Vec<f32>,
+    log_power: Vec<f32>,
+    spectrum: Vec<Complex32>,
+    frame: Vec<f32>,
+    scratch: Vec<Complex32>,
+    /// Pending output: `ring[pos..]` then `ring[..pos]`, `size` samples.
+    ring: Vec<f32>,
+    pos: usize,
+    until_frame: usize,
+    rng: u32,
+    silent_frames: u32,
+}
+
+impl NoiseGenerator {
+    /// About 5.3 ms frames (256 samples at 48 kHz), scaled to the sample rate.
+    pub fn new(sample_rate: f32, layout: &BandLayout) -> Self {
+        let size = ((sample_rate / 187.5) as usize).next_power_of_two().max(64);
+        let hop = size / 2;
+        let plan = RealFftPlanner::<f32>::new().plan_fft_inverse(size);
+        let window = (0..size).map(|i| (std::f32::consts::PI * (i as f32 + 0.5) / size as f32).sin()).collect();
+        let bin_pos = (0..=size / 2).map(|j| layout.position(j as f32 * sample_rate / size as f32)).collect();
+        let scratch = vec![Complex32::new(0.0, 0.0); plan.get_scratch_len()];
+        let limit_hz = (0.45 * sample_rate).min(20_000.0);
+        let top_bin = ((limit_hz * size as f32 / sample_rate) as usize).min(size / 2);
+        NoiseGenerator {
+            top_bin,
+            size,
+            hop,
+            sample_rate,
+            plan,
+            window,
+            bin_pos,
+            band_power: vec![0.0; layout.count],
+            log_power: vec![0.0; layout.count],
+            spectrum: vec![Complex32::new(0.0, 0.0); size / 2 + 1],
+            frame: vec![0.0; size],
+            scratch,
+            ring: vec![0.0; size],
+            pos: 0,
+            until_frame: 0,
+            rng: 0x9e37_79b9,
+            silent_frames: 2,
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.ring.fill(0.0);
+        self.pos = 0;
+        self.until_frame = 0;
+        self.rng = 0x9e37_79b9;
+        self.band_power.fill(0.0);
+        self.silent_frames = 2;
+    }
+
+    /// Samples until the next frame must be made (0 means now).
+    pub fn samples_until_frame(&self) -> usize {
+        self.until_frame
+    }
+
+    /// The per-band power accumulator the voices add their noise spectra into before
+    /// [`Self::make_frame`]. Units: one-sided PSD (power per Hz) at the band centres.
+    pub fn band_power_mut(&mut self) -> &mut [f32] {
+        &mut self.band_power
+    }
+
+    #[inline]
+    fn next_random(&mut self) -> f32 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 17;
+        self.rng ^= self.rng << 5;
+        self.rng as f32 * (1.0 / 4_294_967_296.0)
+    }
+
+    /// Turns the accumulated band power into one windowed frame added to the pending output,
+    /// then clears the accumulator.
+    pub fn make_frame(&mut self) {
+        debug_assert_eq!(self.until_frame, 0);
+        self.until_frame = self.hop;
+        let total: f32 = self.band_power.iter().sum();
+        if !(total > 1e-20) {
+            // Nothing to add; the random sequence only advances on audible frames.
+            self.band_power.fill(0.0);
+            self.silent_frames = self.silent_frames.saturating_add(1);
+            return;
+        }
+        self.silent_frames = 0;
+        for (l, p) in self.log_power.iter_mut().zip(&self.band_power) {
+            *l = p.max(1e-30).ln();
+        }
+        // |X_j| = sqrt(S(f_j) · fs / (2N)) gives variance Σ S Δf with realfft's unnormalised inverse.
+        let scale = self.sample_rate / (2.0 * self.size as f32);
+        self.spectrum.fill(Complex32::new(0.0, 0.0));
+        for j in 1..self.top_bin {
+            let p = self.bin_pos[j];
+            let lp = self.log_power[p.lower] + (self.log_power[p.lower + 1] - self.log_power[p.lower]) * p.frac;
+            let mag = (fastmath::exp(lp) * scale).sqrt();
+            let phase = self.next_random() * std::f32::consts::TAU;
+            self.spectrum[j] = Complex32::from_polar(mag, phase);
+        }
+        let _ = self.plan.process_with_scratch(&mut self.spectrum, &mut self.frame, &mut self.scratch);
+        let n = self.size;
+        for i in 0..n {
+            self.ring[(self.pos + i) % n] += self.frame[i] * self.window[i];
+        }
+        self.band_power.fill(0.0);
+    }
+
+    /// Adds the next `out.len()` pending samples into `out`; `out.len()` must not pass the next
+    /// frame (see [`Self::samples_until_frame`]).
+    pub fn render_add(&mut self, out: &mut [f32]) {
+        debug_assert!(out.len() <= self.until_frame);
+        let n = self.size;
+        if self.silent_frames >= 3 {
+            self.pos = (self.pos + out.len()) % n;
+        } else {
+            for o in out.iter_mut() {
+                *o += self.ring[self.pos];
+                self.ring[self.pos] = 0.0;
+                self.pos = (self.pos + 1) % n;
+            }
+        }
+        self.until_frame -= out.len();
+    }
+}

@@ -1,0 +1,1 @@
+//! Rosin as a VST3/CLAP instrument (nice-plug glue; no DSP here).
