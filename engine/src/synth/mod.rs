@@ -15,7 +15,32 @@ use crate::performance::{Action, Controllers, MidiEvent, PerformanceSettings, Vo
 use harmonic::{TablePlans, TableScratch};
 use noise::NoiseGenerator;
 use std::sync::Arc;
-use voice::{Voice, VoiceContext, VoiceState};
+use voice::{Voice, VoiceContext, VoiceNet, VoiceState};
+
+/// A model with everything the audio thread needs for it allocated in advance (build it on a
+/// background thread, hand it over with [`Synth::install_model`]).
+pub struct PreparedModel {
+    model: Arc<Model>,
+    nets: Vec<VoiceNet>,
+    noise: NoiseGenerator,
+    sample_rate: f32,
+}
+
+impl PreparedModel {
+    pub fn new(model: Arc<Model>, sample_rate: f32, voice_slots: usize) -> Self {
+        let sample_rate = sample_rate.clamp(8_000.0, 768_000.0);
+        PreparedModel {
+            nets: (0..voice_slots).map(|_| VoiceNet::new(&model)).collect(),
+            noise: NoiseGenerator::new(sample_rate, &model.card.noise_bands),
+            sample_rate,
+            model,
+        }
+    }
+
+    pub fn model(&self) -> &Arc<Model> {
+        &self.model
+    }
+}
 
 /// Extra voice slots beyond the polyphony limit, for notes that are fading out after being
 /// stolen, so a new note never has to wait for one.
@@ -91,6 +116,30 @@ impl Synth {
             self.controllers.articulation = settings.articulation;
         }
         self.settings = PerformanceSettings { max_voices, ..settings };
+    }
+
+    /// Number of voice slots, for [`PreparedModel::new`].
+    pub fn voice_slots(&self) -> usize {
+        self.voices.len()
+    }
+
+    /// Swaps in a model prepared off the audio thread and returns the previous one, to be
+    /// dropped off the audio thread too. Real-time safe: no allocation, no deallocation.
+    /// Sounding notes continue with the new model (their network state restarts; the
+    /// per-frame crossfade keeps the change click-free). A preparation for another sample
+    /// rate or voice count is handed straight back unused.
+    pub fn install_model(&mut self, mut prepared: PreparedModel) -> PreparedModel {
+        if prepared.nets.len() != self.voices.len() || prepared.sample_rate != self.sample_rate {
+            return prepared;
+        }
+        for (v, net) in self.voices.iter_mut().zip(prepared.nets.iter_mut()) {
+            std::mem::swap(&mut v.net, net);
+            v.net.state.reset();
+        }
+        std::mem::swap(&mut self.model, &mut prepared.model);
+        std::mem::swap(&mut self.noise, &mut prepared.noise);
+        self.noise.reset();
+        prepared
     }
 
     /// Silences everything and forgets all controller state.
@@ -294,7 +343,7 @@ impl Synth {
                 continue;
             }
             let g = if v.state == VoiceState::Stolen { v.fade() * v.fade() } else { 1.0 };
-            for (a, p) in acc.iter_mut().zip(&v.noise_power) {
+            for (a, p) in acc.iter_mut().zip(&v.net.noise_power) {
                 *a += p * g;
             }
         }

@@ -32,6 +32,27 @@ pub struct VoiceContext<'a> {
     pub limit_hz: f32,
 }
 
+/// The parts of a voice whose sizes depend on the model: swapped as a unit on model change.
+pub struct VoiceNet {
+    pub(crate) state: NetState,
+    inputs: Vec<f32>,
+    outputs: Vec<f32>,
+    /// Noise power spectral density per noise band for the current frame.
+    pub noise_power: Vec<f32>,
+}
+
+impl VoiceNet {
+    pub fn new(model: &Model) -> Self {
+        let shape = model.card.network;
+        VoiceNet {
+            state: model.net.new_state(),
+            inputs: vec![0.0; shape.inputs],
+            outputs: vec![0.0; shape.outputs],
+            noise_power: vec![0.0; model.card.noise_bands.count],
+        }
+    }
+}
+
 pub struct Voice {
     pub state: VoiceState,
     /// Note-on order, for oldest-note stealing.
@@ -39,13 +60,9 @@ pub struct Voice {
     /// Key released while the sustain pedal was down.
     pub sustained: bool,
     pub controls: VoiceControls,
-    net: NetState,
-    net_in: Vec<f32>,
-    net_out: Vec<f32>,
+    pub net: VoiceNet,
     table_a: WaveTable,
     table_b: WaveTable,
-    /// Noise power spectral density per noise band for the current frame.
-    pub noise_power: Vec<f32>,
     phase: f64,
     dphase: f64,
     ddphase: f64,
@@ -64,18 +81,14 @@ pub struct Voice {
 
 impl Voice {
     pub fn new(model: &Model) -> Self {
-        let shape = model.card.network;
         Voice {
             state: VoiceState::Free,
             order: 0,
             sustained: false,
             controls: VoiceControls::default(),
-            net: model.net.new_state(),
-            net_in: vec![0.0; shape.inputs],
-            net_out: vec![0.0; shape.outputs],
+            net: VoiceNet::new(model),
             table_a: WaveTable::new(),
             table_b: WaveTable::new(),
-            noise_power: vec![0.0; model.card.noise_bands.count],
             phase: 0.0,
             dphase: 0.0,
             ddphase: 0.0,
@@ -102,10 +115,10 @@ impl Voice {
         self.order = order;
         self.sustained = false;
         self.controls = controls;
-        self.net.reset();
+        self.net.state.reset();
         self.table_a.clear();
         self.table_b.clear();
-        self.noise_power.fill(0.0);
+        self.net.noise_power.fill(0.0);
         self.phase = 0.0;
         self.dphase = 0.0;
         self.ddphase = 0.0;
@@ -139,7 +152,7 @@ impl Voice {
 
     pub fn kill(&mut self) {
         self.state = VoiceState::Free;
-        self.noise_power.fill(0.0);
+        self.net.noise_power.fill(0.0);
         self.level = 0.0;
     }
 
@@ -229,8 +242,9 @@ impl Voice {
             legato: self.controls.legato,
             articulation_slot: slot,
         };
-        inputs::encode(&vi, &mut self.net_in);
-        ctx.model.net.step(&mut self.net, &self.net_in, &mut self.net_out);
+        let net = &mut self.net;
+        inputs::encode(&vi, &mut net.inputs);
+        ctx.model.net.step(&mut net.state, &net.inputs, &mut net.outputs);
 
         // Release envelope: exponential, -60 dB after `release_seconds`.
         let mut release_db = 0.0;
@@ -238,7 +252,7 @@ impl Voice {
             release_db = -60.0 * self.controls.seconds_since_off / ctx.settings.release_seconds.max(1e-3);
         }
         let gain_db = fc.level_db + release_db;
-        let log_gain = self.net_out[0].clamp(-30.0, 5.0) + gain_db * (std::f32::consts::LN_10 / 20.0);
+        let log_gain = self.net.outputs[0].clamp(-30.0, 5.0) + gain_db * (std::f32::consts::LN_10 / 20.0);
         self.level = log_gain.exp();
         if !self.controls.articulation.is_long() && self.level < 1e-5 && self.controls.seconds_since_on > 0.5 {
             self.quiet_seconds += dt;
@@ -256,20 +270,20 @@ impl Voice {
         let nh = card.harmonic_bands.count;
         if finished {
             self.table_b.clear();
-            self.noise_power.fill(0.0);
+            self.net.noise_power.fill(0.0);
             self.ending = true;
         } else {
             self.table_b.build(
                 ctx.plans,
                 scratch,
                 &card.harmonic_bands,
-                &self.net_out[1..1 + nh],
+                &self.net.outputs[1..1 + nh],
                 log_gain,
                 f0,
                 f0.max(f0_from),
                 ctx.limit_hz,
             );
-            for (p, &n) in self.noise_power.iter_mut().zip(&self.net_out[1 + nh..]) {
+            for (p, &n) in self.net.noise_power.iter_mut().zip(&self.net.outputs[1 + nh..]) {
                 *p = crate::model::fastmath::exp(2.0 * (log_gain + n.clamp(-40.0, 10.0)));
             }
         }
