@@ -1,1 +1,274 @@
 //! Rosin as a VST3/CLAP instrument (nice-plug glue; no DSP here).
+//!
+//! Threads:
+//! - audio: [`Rosin::process`] feeds host events into [`rosin_engine::Synth`] at their exact
+//!   sample positions, applies parameters, installs models handed over by the loader;
+//! - loader ([`shared::spawn_loader`]): loads and validates models, prepares them for the
+//!   running engine, and drops the ones the audio thread hands back;
+//! - GUI ([`editor`]): shows the model card and meter, asks the loader for model files.
+
+pub mod editor;
+pub mod events;
+pub mod model_source;
+pub mod params;
+pub mod shared;
+
+use crossbeam::channel::Sender;
+use nice_plug::prelude::*;
+use params::{vibrato_rate_to_cc, RosinParams, STATE_VERSION};
+use rosin_engine::synth::PreparedModel;
+use rosin_engine::Synth;
+use shared::{LoaderRequest, Shared, METER_BANDS};
+use std::num::NonZeroU32;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+pub struct Rosin {
+    params: Arc<RosinParams>,
+    shared: Arc<Shared>,
+    loader: Sender<LoaderRequest>,
+    synth: Option<Synth>,
+    /// A replaced model the return queue had no room for; handed back on a later block.
+    pending_garbage: Option<PreparedModel>,
+    /// Parameter values last applied as channel controllers (they act when they move).
+    last: Controls,
+    noise_scratch: [f32; METER_BANDS],
+}
+
+#[derive(Clone, Copy, PartialEq)]
+struct Controls {
+    dynamic: f32,
+    expression: f32,
+    vibrato_depth: f32,
+    vibrato_rate: f32,
+}
+
+impl Controls {
+    fn of(p: &RosinParams) -> Self {
+        Controls {
+            dynamic: p.dynamic.value(),
+            expression: p.expression.value(),
+            vibrato_depth: p.vibrato_depth.value(),
+            vibrato_rate: p.vibrato_rate.value(),
+        }
+    }
+
+    fn defaults() -> Self {
+        Controls::of(&RosinParams::default())
+    }
+}
+
+impl Default for Rosin {
+    fn default() -> Self {
+        let params = Arc::new(RosinParams::default());
+        let shared = Arc::new(Shared::default());
+        let (tx, rx) = shared::channel();
+        shared::spawn_loader(shared.clone(), params.clone(), rx);
+        Rosin {
+            last: Controls::of(&params),
+            params,
+            shared,
+            loader: tx,
+            synth: None,
+            pending_garbage: None,
+            noise_scratch: [0.0; METER_BANDS],
+        }
+    }
+}
+
+impl Rosin {
+    /// Applies the continuous-control parameters that moved since the last block (or, with
+    /// `force`, all that differ from their defaults, e.g. after a reset).
+    fn apply_controls(&mut self, force: bool) {
+        let Some(synth) = self.synth.as_mut() else { return };
+        let now = Controls::of(&self.params);
+        let reference = if force { Controls::defaults() } else { self.last };
+        if now.dynamic != reference.dynamic {
+            synth.set_dynamic(Some(now.dynamic));
+        }
+        if now.expression != reference.expression {
+            synth.set_expression(now.expression);
+        }
+        if now.vibrato_depth != reference.vibrato_depth {
+            synth.set_vibrato_depth(now.vibrato_depth);
+        }
+        if now.vibrato_rate != reference.vibrato_rate {
+            synth.set_vibrato_rate(vibrato_rate_to_cc(now.vibrato_rate));
+        }
+        self.last = now;
+    }
+
+    /// Installs a model the loader prepared, and hands the replaced one back (lock-free).
+    fn receive_model(&mut self) {
+        if let Some(old) = self.pending_garbage.take() {
+            if let Err(old) = self.shared.garbage.push(old) {
+                self.pending_garbage = Some(old);
+                return;
+            }
+        }
+        let Some(synth) = self.synth.as_mut() else { return };
+        if let Some(prepared) = self.shared.to_audio.pop() {
+            let old = synth.install_model(prepared);
+            if let Err(old) = self.shared.garbage.push(old) {
+                self.pending_garbage = Some(old);
+            }
+        }
+    }
+}
+
+/// Publishes levels and the noise envelope for the editor (relaxed atomics only).
+fn publish_meter(meter: &shared::Meter, synth: &Synth, scratch: &mut [f32], out: &[f32]) {
+    let (mut peak, mut sum) = (0.0f32, 0.0f32);
+    for &s in out {
+        peak = peak.max(s.abs());
+        sum += s * s;
+    }
+    let rms = if out.is_empty() { 0.0 } else { (sum / out.len() as f32).sqrt() };
+    // The maximum since the editor last read (and reset) it.
+    meter.peak.fetch_max(peak, Ordering::Relaxed);
+    meter.rms.store(rms, Ordering::Relaxed);
+    meter.voices.store(synth.active_voices(), Ordering::Relaxed);
+    let n = synth.noise_envelope(scratch);
+    for (m, v) in meter.noise.iter().zip(scratch.iter()) {
+        m.store(*v, Ordering::Relaxed);
+    }
+    meter.noise_bands.store(n, Ordering::Relaxed);
+}
+
+impl Plugin for Rosin {
+    const NAME: &'static str = "Rosin";
+    const VENDOR: &'static str = "Rosin";
+    const URL: &'static str = "https://example.invalid/rosin";
+    const EMAIL: &'static str = "rosin@example.invalid";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[AudioIOLayout {
+        main_input_channels: None,
+        main_output_channels: NonZeroU32::new(2),
+        ..AudioIOLayout::const_default()
+    }];
+
+    const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
+    const SAMPLE_ACCURATE_AUTOMATION: bool = true;
+
+    type SysExMessage = ();
+    type BackgroundTask = ();
+    type Editor = editor::RosinEditor;
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        editor::create(self.params.clone(), self.shared.clone(), self.loader.clone())
+    }
+
+    fn filter_state(state: &mut PluginState) {
+        // Version 0 (before the field existed) saved no model record: it played the violins.
+        let version: u32 = state.fields.get("state-version").and_then(|v| serde_json::from_str(v).ok()).unwrap_or(0);
+        if version < 1 && !state.fields.contains_key("model") {
+            if let Ok(record) = serde_json::to_string(&model_source::ModelRecord::default()) {
+                state.fields.insert("model".into(), record);
+            }
+        }
+        state.fields.insert("state-version".into(), STATE_VERSION.to_string());
+    }
+
+    fn activate(
+        &mut self,
+        _audio_io_layout: &AudioIOLayout,
+        buffer_config: &BufferConfig,
+        context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        self.shared.active.store(false, Ordering::Release);
+        let sample_rate = buffer_config.sample_rate;
+        let model = self.shared.load_for_activation(&self.params);
+        let synth = Synth::new(model, self.params.settings(), sample_rate);
+        self.shared.sample_rate_bits.store(sample_rate.to_bits(), Ordering::Release);
+        self.shared.voice_slots.store(synth.voice_slots(), Ordering::Release);
+        self.synth = Some(synth);
+        self.shared.active.store(true, Ordering::Release);
+        self.apply_controls(true);
+        context.set_latency_samples(0);
+        true
+    }
+
+    fn reset(&mut self) {
+        if let Some(s) = self.synth.as_mut() {
+            s.reset();
+        }
+        self.apply_controls(true);
+    }
+
+    fn deactivate(&mut self) {
+        self.shared.active.store(false, Ordering::Release);
+        if let Some(old) = self.pending_garbage.take() {
+            drop(old);
+        }
+    }
+
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        _aux: &mut AuxiliaryBuffers,
+        context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
+        self.receive_model();
+        self.apply_controls(false);
+        let params = self.params.clone();
+        let samples = buffer.samples();
+        let channels = buffer.as_slice();
+        let Some(synth) = self.synth.as_mut() else {
+            for c in channels.iter_mut() {
+                c.fill(0.0);
+            }
+            return ProcessStatus::Normal;
+        };
+        synth.update_settings(|s| params.apply_to(s));
+
+        let (first, rest) = channels.split_at_mut(1);
+        let mono = &mut first[0][..samples];
+        let mut pos = 0;
+        while let Some(event) = context.next_event() {
+            let at = (event.timing() as usize).min(samples);
+            if at > pos {
+                synth.process(&mut mono[pos..at]);
+                pos = at;
+            }
+            if let Some(ev) = events::to_midi(&event) {
+                synth.handle_event(ev);
+            }
+        }
+        if pos < samples {
+            synth.process(&mut mono[pos..]);
+        }
+
+        if params.gain.smoothed.is_smoothing() || params.gain.value() != 1.0 {
+            for s in mono.iter_mut() {
+                *s *= params.gain.smoothed.next();
+            }
+        }
+        for c in rest.iter_mut() {
+            c[..samples].copy_from_slice(mono);
+        }
+        publish_meter(&self.shared.meter, synth, &mut self.noise_scratch, mono);
+        ProcessStatus::Normal
+    }
+}
+
+impl ClapPlugin for Rosin {
+    const CLAP_ID: &'static str = "org.rosin.strings";
+    const CLAP_DESCRIPTION: Option<&'static str> = Some("Neural orchestral strings");
+    const CLAP_MANUAL_URL: Option<&'static str> = None;
+    const CLAP_SUPPORT_URL: Option<&'static str> = None;
+    const CLAP_FEATURES: &'static [ClapFeature] =
+        &[ClapFeature::Instrument, ClapFeature::Synthesizer, ClapFeature::Stereo];
+}
+
+impl Vst3Plugin for Rosin {
+    const VST3_CLASS_ID: [u8; 16] = *b"RosinNeuralStrgs";
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] = &[Vst3SubCategory::Instrument, Vst3SubCategory::Synth];
+}
+
+nice_export_clap!(Rosin);
+nice_export_vst3!(Rosin);

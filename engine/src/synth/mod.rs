@@ -7,6 +7,7 @@
 //! clocks, and every block is split exactly at those frame boundaries.
 
 pub mod harmonic;
+pub mod host;
 pub mod noise;
 pub mod voice;
 

@@ -1,0 +1,112 @@
+//! Which model plays: one of the embedded sections or a model file, and loading it.
+
+use nice_plug::prelude::Enum;
+use rosin_engine::model::fixture::fixed_spectrum_model;
+use rosin_engine::{library, Model};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The embedded string sections (model-weights/<name>.safetensors).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    #[name = "Violins"]
+    Violins,
+    #[name = "Violas"]
+    Violas,
+    #[name = "Celli"]
+    Celli,
+    #[name = "Basses"]
+    Basses,
+}
+
+impl Section {
+    pub const ALL: [Section; 4] = [Section::Violins, Section::Violas, Section::Celli, Section::Basses];
+
+    /// File stem of the embedded model.
+    pub fn model_name(self) -> &'static str {
+        match self {
+            Section::Violins => "violins",
+            Section::Violas => "violas",
+            Section::Celli => "celli",
+            Section::Basses => "basses",
+        }
+    }
+
+    pub fn from_model_name(name: &str) -> Option<Section> {
+        Self::ALL.into_iter().find(|s| s.model_name().eq_ignore_ascii_case(name))
+    }
+}
+
+/// The identity of a model, saved in the plugin state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ModelSource {
+    /// An embedded default model, by file stem ("violins", ...).
+    Embedded { name: String },
+    /// A model file chosen by the user.
+    File { path: PathBuf },
+}
+
+impl ModelSource {
+    pub fn embedded(section: Section) -> Self {
+        ModelSource::Embedded { name: section.model_name().to_string() }
+    }
+}
+
+impl Default for ModelSource {
+    fn default() -> Self {
+        ModelSource::embedded(Section::Violins)
+    }
+}
+
+impl std::fmt::Display for ModelSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelSource::Embedded { name } => write!(f, "embedded \"{name}\""),
+            ModelSource::File { path } => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// The persisted model choice: the source, and the section parameter value it was chosen
+/// under (so a later change of the section parameter is told apart from a restored file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelRecord {
+    pub source: ModelSource,
+    pub section: String,
+}
+
+impl Default for ModelRecord {
+    fn default() -> Self {
+        ModelRecord { source: ModelSource::default(), section: Section::Violins.model_name().to_string() }
+    }
+}
+
+/// The stand-in played while no trained model of that name is embedded in this build.
+pub fn fallback_model() -> Model {
+    fixed_spectrum_model(32, 64, 64, 1)
+}
+
+/// The embedded model of a section, or the fallback when this build embeds none by that name.
+pub fn embedded_model(name: &str) -> Result<Model, String> {
+    match library::embedded(name) {
+        Some(r) => r.map_err(|e| e.to_string()),
+        None => Ok(fallback_model()),
+    }
+}
+
+/// Loads and validates a model; errors name the file and the problem.
+pub fn load(source: &ModelSource) -> Result<Model, String> {
+    match source {
+        ModelSource::Embedded { name } => embedded_model(name),
+        ModelSource::File { path } => load_file(path),
+    }
+}
+
+pub fn load_file(path: &Path) -> Result<Model, String> {
+    // Loading runs outside the audio thread, but a panic must still never cross the host boundary.
+    match std::panic::catch_unwind(|| Model::load(path)) {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("{}: the model loader failed unexpectedly", path.display())),
+    }
+}

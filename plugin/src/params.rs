@@ -1,0 +1,241 @@
+//! The plugin's parameters (automatable) and persisted non-parameter state.
+//!
+//! Parameters map onto [`PerformanceSettings`] (read every block) or, for the continuous
+//! performance controls (dynamic, expression, vibrato), set the engine's channel controllers
+//! when they move, exactly as the matching MIDI CC would.
+
+use crate::model_source::{ModelRecord, Section};
+use nice_plug::prelude::*;
+use rosin_engine::performance::{CcMap, PerformanceSettings};
+use rosin_engine::{Articulation, VoiceMode};
+use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, RwLock};
+
+/// Version of the plugin state layout. Version 0 (no field) had no model record; see
+/// [`crate::Rosin::filter_state`] for the migration.
+pub const STATE_VERSION: u32 = 1;
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArticulationParam {
+    #[name = "Sustain"]
+    Sustain,
+    #[name = "Short"]
+    Short,
+    #[name = "Tremolo"]
+    Tremolo,
+    #[name = "Pizzicato"]
+    Pizzicato,
+}
+
+impl ArticulationParam {
+    pub fn articulation(self) -> Articulation {
+        match self {
+            ArticulationParam::Sustain => Articulation::Sustain,
+            ArticulationParam::Short => Articulation::Short,
+            ArticulationParam::Tremolo => Articulation::Tremolo,
+            ArticulationParam::Pizzicato => Articulation::Pizzicato,
+        }
+    }
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoiceModeParam {
+    #[name = "Poly"]
+    Poly,
+    #[name = "Mono legato"]
+    MonoLegato,
+}
+
+impl VoiceModeParam {
+    pub fn mode(self) -> VoiceMode {
+        match self {
+            VoiceModeParam::Poly => VoiceMode::Poly,
+            VoiceModeParam::MonoLegato => VoiceMode::MonoLegato,
+        }
+    }
+}
+
+/// Vibrato rate parameter (Hz) to the CC20 scale the engine uses.
+pub fn vibrato_rate_to_cc(hz: f32) -> f32 {
+    ((hz - 3.5) / 4.5 * 127.0).clamp(0.0, 127.0)
+}
+
+#[derive(Params)]
+pub struct RosinParams {
+    /// Layout version of the saved state.
+    #[persist = "state-version"]
+    pub state_version: Arc<AtomicU32>,
+    /// Which model is loaded: an embedded section or a model file.
+    #[persist = "model"]
+    pub model: Arc<RwLock<ModelRecord>>,
+
+    #[id = "section"]
+    pub section: EnumParam<Section>,
+    #[id = "artic"]
+    pub articulation: EnumParam<ArticulationParam>,
+    #[id = "dynamic"]
+    pub dynamic: FloatParam,
+    #[id = "expression"]
+    pub expression: FloatParam,
+    #[id = "vib-depth"]
+    pub vibrato_depth: FloatParam,
+    #[id = "vib-rate"]
+    pub vibrato_rate: FloatParam,
+    #[id = "voice-mode"]
+    pub voice_mode: EnumParam<VoiceModeParam>,
+    #[id = "glide"]
+    pub glide: FloatParam,
+    #[id = "bend-range"]
+    pub bend_range: IntParam,
+    #[id = "release"]
+    pub release: FloatParam,
+    #[id = "dyn-range"]
+    pub dynamic_range: FloatParam,
+    #[id = "gain"]
+    pub gain: FloatParam,
+
+    #[id = "cc-dynamic"]
+    pub cc_dynamic: IntParam,
+    #[id = "cc-expression"]
+    pub cc_expression: IntParam,
+    #[id = "cc-vib-depth"]
+    pub cc_vibrato_depth: IntParam,
+    #[id = "cc-vib-rate"]
+    pub cc_vibrato_rate: IntParam,
+    #[id = "cc-artic"]
+    pub cc_articulation: IntParam,
+    #[id = "cc-sustain"]
+    pub cc_sustain: IntParam,
+    #[id = "ks-enabled"]
+    pub keyswitches: BoolParam,
+    #[id = "ks-base"]
+    pub keyswitch_base: IntParam,
+}
+
+fn cc_param(name: &str, default: u8) -> IntParam {
+    IntParam::new(name, default as i32, IntRange::Linear { min: 0, max: 127 })
+        .with_value_to_string(Arc::new(|v| format!("CC{v}")))
+        .with_string_to_value(Arc::new(|s| s.trim().trim_start_matches("CC").trim().parse().ok()))
+}
+
+impl Default for RosinParams {
+    fn default() -> Self {
+        let d = PerformanceSettings::default();
+        let seconds = |digits| formatters::v2s_f32_rounded(digits);
+        RosinParams {
+            state_version: Arc::new(AtomicU32::new(STATE_VERSION)),
+            model: Arc::new(RwLock::new(ModelRecord::default())),
+            section: EnumParam::new("Section", Section::Violins),
+            articulation: EnumParam::new("Articulation", ArticulationParam::Sustain),
+            dynamic: FloatParam::new("Dynamic", 0.5, FloatRange::Linear { min: 0.0, max: 1.0 })
+                .with_value_to_string(formatters::v2s_f32_percentage(0))
+                .with_string_to_value(formatters::s2v_f32_percentage())
+                .with_unit("%"),
+            expression: FloatParam::new("Expression", 1.0, FloatRange::Linear { min: 0.0, max: 1.0 })
+                .with_value_to_string(formatters::v2s_f32_percentage(0))
+                .with_string_to_value(formatters::s2v_f32_percentage())
+                .with_unit("%"),
+            vibrato_depth: FloatParam::new(
+                "Vibrato depth",
+                d.default_vibrato_depth as f32 / 127.0,
+                FloatRange::Linear { min: 0.0, max: 1.0 },
+            )
+            .with_value_to_string(formatters::v2s_f32_percentage(0))
+            .with_string_to_value(formatters::s2v_f32_percentage())
+            .with_unit("%"),
+            vibrato_rate: FloatParam::new(
+                "Vibrato rate",
+                PerformanceSettings::vibrato_rate_hz(d.default_vibrato_rate as f32),
+                FloatRange::Linear { min: 3.5, max: 8.0 },
+            )
+            .with_value_to_string(seconds(2))
+            .with_unit(" Hz"),
+            voice_mode: EnumParam::new("Voice mode", VoiceModeParam::Poly),
+            glide: FloatParam::new(
+                "Glide",
+                d.glide_seconds,
+                FloatRange::Skewed { min: 0.0, max: 1.0, factor: FloatRange::skew_factor(-1.5) },
+            )
+            .with_value_to_string(seconds(3))
+            .with_unit(" s"),
+            bend_range: IntParam::new(
+                "Bend range",
+                d.bend_range_semitones as i32,
+                IntRange::Linear { min: 0, max: 24 },
+            )
+            .with_unit(" st"),
+            release: FloatParam::new(
+                "Release",
+                d.release_seconds,
+                FloatRange::Skewed { min: 0.01, max: 5.0, factor: FloatRange::skew_factor(-1.5) },
+            )
+            .with_value_to_string(seconds(2))
+            .with_unit(" s"),
+            dynamic_range: FloatParam::new(
+                "Dynamic range",
+                d.dynamic_range_db,
+                FloatRange::Linear { min: 0.0, max: 60.0 },
+            )
+            .with_value_to_string(seconds(1))
+            .with_unit(" dB"),
+            gain: FloatParam::new(
+                "Output gain",
+                util::db_to_gain(0.0),
+                FloatRange::Skewed {
+                    min: util::db_to_gain(-60.0),
+                    max: util::db_to_gain(12.0),
+                    factor: FloatRange::gain_skew_factor(-60.0, 12.0),
+                },
+            )
+            .with_smoother(SmoothingStyle::Logarithmic(30.0))
+            .with_unit(" dB")
+            .with_value_to_string(formatters::v2s_f32_gain_to_db(1))
+            .with_string_to_value(formatters::s2v_f32_gain_to_db()),
+            cc_dynamic: cc_param("Dynamic CC", d.cc.dynamic),
+            cc_expression: cc_param("Expression CC", d.cc.expression),
+            cc_vibrato_depth: cc_param("Vibrato depth CC", d.cc.vibrato_depth),
+            cc_vibrato_rate: cc_param("Vibrato rate CC", d.cc.vibrato_rate),
+            cc_articulation: cc_param("Articulation CC (UACC)", d.cc.articulation),
+            cc_sustain: cc_param("Sustain pedal CC", d.cc.sustain),
+            keyswitches: BoolParam::new("Keyswitches", d.keyswitches_enabled),
+            keyswitch_base: IntParam::new(
+                "Keyswitch base",
+                d.keyswitch_base as i32,
+                IntRange::Linear { min: 0, max: 124 },
+            )
+            .with_value_to_string(formatters::v2s_i32_key_formatter())
+            .with_string_to_value(formatters::s2v_i32_key_formatter()),
+        }
+    }
+}
+
+impl RosinParams {
+    /// Writes every parameter-driven setting into `s` in place (no allocation).
+    pub fn apply_to(&self, s: &mut PerformanceSettings) {
+        s.articulation = self.articulation.value().articulation();
+        s.voice_mode = self.voice_mode.value().mode();
+        s.glide_seconds = self.glide.value();
+        s.bend_range_semitones = self.bend_range.value() as f32;
+        s.release_seconds = self.release.value();
+        s.dynamic_range_db = self.dynamic_range.value();
+        s.default_vibrato_depth = (self.vibrato_depth.value() * 127.0).round().clamp(0.0, 127.0) as u8;
+        s.default_vibrato_rate = vibrato_rate_to_cc(self.vibrato_rate.value()).round() as u8;
+        s.cc = CcMap {
+            dynamic: self.cc_dynamic.value() as u8,
+            expression: self.cc_expression.value() as u8,
+            vibrato_depth: self.cc_vibrato_depth.value() as u8,
+            vibrato_rate: self.cc_vibrato_rate.value() as u8,
+            articulation: self.cc_articulation.value() as u8,
+            sustain: self.cc_sustain.value() as u8,
+        };
+        s.keyswitches_enabled = self.keyswitches.value();
+        s.keyswitch_base = self.keyswitch_base.value() as u8;
+    }
+
+    /// Settings for a new engine: the engine's defaults overridden by the parameters.
+    pub fn settings(&self) -> PerformanceSettings {
+        let mut s = PerformanceSettings::default();
+        self.apply_to(&mut s);
+        s
+    }
+}

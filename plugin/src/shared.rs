@@ -1,0 +1,232 @@
+//! State shared between the audio thread, the model loader thread and the editor.
+//!
+//! The audio thread only touches lock-free structures here: two bounded queues (prepared
+//! models in, replaced models out) and atomics (meter). Everything behind a mutex belongs to
+//! the loader and GUI threads.
+
+use crate::model_source::{self, ModelSource, Section};
+use crate::params::RosinParams;
+use crossbeam::channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam::queue::ArrayQueue;
+use nice_plug::prelude::AtomicF32;
+use rosin_engine::synth::PreparedModel;
+use rosin_engine::{Model, ModelCard};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Bands shown by the editor's noise-envelope view.
+pub const METER_BANDS: usize = 64;
+
+/// What the editor shows about the model.
+#[derive(Debug, Clone, Default)]
+pub struct ModelStatus {
+    /// What is playing (or will play once the plugin is activated).
+    pub source: ModelSource,
+    pub card: Option<ModelCard>,
+    /// True when no trained model by that name is embedded and the stand-in plays.
+    pub fallback: bool,
+    /// The last load that failed, with the reason; the previous model kept playing.
+    pub error: Option<String>,
+    /// Bumped on every change, so the editor can tell.
+    pub generation: u64,
+}
+
+/// Values the audio thread publishes for the editor (relaxed atomics; no locks).
+pub struct Meter {
+    pub peak: AtomicF32,
+    pub rms: AtomicF32,
+    pub voices: AtomicUsize,
+    pub noise: [AtomicF32; METER_BANDS],
+    pub noise_bands: AtomicUsize,
+}
+
+impl Default for Meter {
+    fn default() -> Self {
+        Meter {
+            peak: AtomicF32::new(0.0),
+            rms: AtomicF32::new(0.0),
+            voices: AtomicUsize::new(0),
+            noise: std::array::from_fn(|_| AtomicF32::new(0.0)),
+            noise_bands: AtomicUsize::new(0),
+        }
+    }
+}
+
+pub enum LoaderRequest {
+    /// Load this model file (from the editor); on success it becomes the plugin's model.
+    LoadFile(std::path::PathBuf),
+}
+
+pub struct Shared {
+    /// Prepared models on their way to the audio thread.
+    pub to_audio: ArrayQueue<PreparedModel>,
+    /// Replaced models on their way back, to be dropped by the loader thread.
+    pub garbage: ArrayQueue<PreparedModel>,
+    /// Engine configuration of the active plugin (0 = not active), for preparing models.
+    pub sample_rate_bits: std::sync::atomic::AtomicU32,
+    pub voice_slots: AtomicUsize,
+    pub active: AtomicBool,
+    /// Source whose model the engine has (or is being handed), and the last one that failed.
+    pub loaded: Mutex<Loaded>,
+    pub status: Mutex<ModelStatus>,
+    pub meter: Meter,
+}
+
+#[derive(Default)]
+pub struct Loaded {
+    pub source: Option<ModelSource>,
+    pub failed: Option<ModelSource>,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared {
+            to_audio: ArrayQueue::new(4),
+            garbage: ArrayQueue::new(16),
+            sample_rate_bits: 0.into(),
+            voice_slots: AtomicUsize::new(0),
+            active: AtomicBool::new(false),
+            loaded: Mutex::new(Loaded::default()),
+            status: Mutex::new(ModelStatus::default()),
+            meter: Meter::default(),
+        }
+    }
+}
+
+impl Shared {
+    pub fn set_status(&self, source: &ModelSource, model: Option<&Model>, error: Option<String>) {
+        let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = model {
+            s.source = source.clone();
+            s.card = Some(m.card.clone());
+            s.fallback =
+                matches!(source, ModelSource::Embedded { name } if rosin_engine::library::embedded(name).is_none());
+        }
+        s.error = error;
+        s.generation += 1;
+    }
+
+    pub fn drain_garbage(&self) {
+        while let Some(old) = self.garbage.pop() {
+            drop(old);
+        }
+    }
+
+    /// Loads the model the record asks for, for [`crate::Rosin::activate`] (main thread).
+    /// A model that fails to load is reported and the section's embedded model plays instead.
+    pub fn load_for_activation(&self, params: &RosinParams) -> Arc<Model> {
+        let record = params.model.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let (model, source, error) = match model_source::load(&record.source) {
+            Ok(m) => (m, record.source.clone(), None),
+            Err(e) => {
+                let section = Section::from_model_name(&record.section).unwrap_or(Section::Violins);
+                let fallback = ModelSource::embedded(section);
+                let m = model_source::load(&fallback).unwrap_or_else(|_| model_source::fallback_model());
+                (m, fallback, Some(e))
+            }
+        };
+        {
+            let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+            loaded.failed = error.as_ref().map(|_| record.source.clone());
+            loaded.source = Some(source.clone());
+        }
+        self.set_status(&source, Some(&model), error);
+        // Anything prepared for an earlier configuration is stale now.
+        while self.to_audio.pop().is_some() {}
+        Arc::new(model)
+    }
+}
+
+/// Starts the loader thread. It ends when every sender of `requests` is gone.
+pub fn spawn_loader(shared: Arc<Shared>, params: Arc<RosinParams>, requests: Receiver<LoaderRequest>) {
+    let spawned = std::thread::Builder::new()
+        .name("rosin-model-loader".into())
+        .spawn(move || loader_loop(&shared, &params, &requests));
+    if let Err(e) = spawned {
+        nice_plug::nice_log!("Rosin: cannot start the model loader thread: {e}");
+    }
+}
+
+pub fn channel() -> (Sender<LoaderRequest>, Receiver<LoaderRequest>) {
+    crossbeam::channel::unbounded()
+}
+
+fn loader_loop(shared: &Shared, params: &RosinParams, requests: &Receiver<LoaderRequest>) {
+    loop {
+        match requests.recv_timeout(Duration::from_millis(25)) {
+            Ok(LoaderRequest::LoadFile(path)) => {
+                let source = ModelSource::File { path: path.clone() };
+                match model_source::load_file(&path) {
+                    Ok(model) => {
+                        let section = params.section.value().model_name().to_string();
+                        *params.model.write().unwrap_or_else(|e| e.into_inner()) =
+                            crate::model_source::ModelRecord { source: source.clone(), section };
+                        install(shared, source, model);
+                    }
+                    Err(e) => shared.set_status(&source, None, Some(e)),
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        reconcile(shared, params);
+        shared.drain_garbage();
+    }
+    shared.drain_garbage();
+    while shared.to_audio.pop().is_some() {}
+}
+
+/// Follows the section parameter and the persisted record (which a state load may change).
+fn reconcile(shared: &Shared, params: &RosinParams) {
+    let section = params.section.value();
+    let wanted = {
+        let mut record = params.model.write().unwrap_or_else(|e| e.into_inner());
+        if !record.section.eq_ignore_ascii_case(section.model_name()) {
+            // The section parameter moved (automation or editor): play that section.
+            *record = crate::model_source::ModelRecord {
+                source: ModelSource::embedded(section),
+                section: section.model_name().to_string(),
+            };
+        }
+        record.source.clone()
+    };
+    {
+        let loaded = shared.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        if loaded.source.as_ref() == Some(&wanted) || loaded.failed.as_ref() == Some(&wanted) {
+            return;
+        }
+    }
+    match model_source::load(&wanted) {
+        Ok(model) => install(shared, wanted, model),
+        Err(e) => {
+            shared.loaded.lock().unwrap_or_else(|e| e.into_inner()).failed = Some(wanted.clone());
+            shared.set_status(&wanted, None, Some(e));
+        }
+    }
+}
+
+/// Prepares `model` for the running engine and queues it for the audio thread.
+fn install(shared: &Shared, source: ModelSource, model: Model) {
+    shared.set_status(&source, Some(&model), None);
+    {
+        let mut loaded = shared.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        loaded.source = Some(source);
+        loaded.failed = None;
+    }
+    if !shared.active.load(Ordering::Acquire) {
+        return; // activation builds the engine with this model
+    }
+    let sample_rate = f32::from_bits(shared.sample_rate_bits.load(Ordering::Acquire));
+    let slots = shared.voice_slots.load(Ordering::Acquire);
+    let mut prepared = PreparedModel::new(Arc::new(model), sample_rate, slots);
+    // The queue only fills if the audio thread stopped running; wait for it briefly, then give up.
+    for _ in 0..200 {
+        match shared.to_audio.push(prepared) {
+            Ok(()) => return,
+            Err(p) => prepared = p,
+        }
+        shared.drain_garbage();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
