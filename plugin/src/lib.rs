@@ -180,14 +180,17 @@ impl Plugin for Rosin {
         buffer_config: &BufferConfig,
         context: &mut impl ActivateContext<Self>,
     ) -> bool {
-        self.shared.active.store(false, Ordering::Release);
+        let shared = self.shared.clone();
+        let mut loaded = shared.lock_loaded();
+        shared.active.store(false, Ordering::Release);
         let sample_rate = buffer_config.sample_rate;
-        let model = self.shared.load_for_activation(&self.params);
+        let model = shared.load_for_activation(&self.params, &mut loaded);
         let synth = Synth::new(model, self.params.settings(), sample_rate);
-        self.shared.sample_rate_bits.store(sample_rate.to_bits(), Ordering::Release);
-        self.shared.voice_slots.store(synth.voice_slots(), Ordering::Release);
+        shared.sample_rate_bits.store(sample_rate.to_bits(), Ordering::Release);
+        shared.voice_slots.store(synth.voice_slots(), Ordering::Release);
         self.synth = Some(synth);
-        self.shared.active.store(true, Ordering::Release);
+        shared.active.store(true, Ordering::Release);
+        drop(loaded);
         self.apply_controls(true);
         context.set_latency_samples(0);
         true

@@ -113,9 +113,16 @@ impl Shared {
         }
     }
 
-    /// Loads the model the record asks for, for [`crate::Rosin::activate`] (main thread).
-    /// A model that fails to load is reported and the section's embedded model plays instead.
-    pub fn load_for_activation(&self, params: &RosinParams) -> Arc<Model> {
+    /// Locks the loader out while the plugin (re)builds its engine, so no model prepared
+    /// for the previous configuration, or loaded twice, reaches the new engine.
+    pub fn lock_loaded(&self) -> std::sync::MutexGuard<'_, Loaded> {
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Loads the model the record asks for, for [`crate::Rosin::activate`] (main thread, with
+    /// the [`Shared::lock_loaded`] guard held). A model that fails to load is reported and the
+    /// section's embedded model plays instead.
+    pub fn load_for_activation(&self, params: &RosinParams, loaded: &mut Loaded) -> Arc<Model> {
         let record = params.model.read().unwrap_or_else(|e| e.into_inner()).clone();
         let (model, source, error) = match model_source::load(&record.source) {
             Ok(m) => (m, record.source.clone(), None),
@@ -126,11 +133,8 @@ impl Shared {
                 (m, fallback, Some(e))
             }
         };
-        {
-            let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
-            loaded.failed = error.as_ref().map(|_| record.source.clone());
-            loaded.source = Some(source.clone());
-        }
+        loaded.failed = error.as_ref().map(|_| record.source.clone());
+        loaded.source = Some(source.clone());
         self.set_status(&source, Some(&model), error);
         // Anything prepared for an earlier configuration is stale now.
         while self.to_audio.pop().is_some() {}
@@ -162,7 +166,7 @@ fn loader_loop(shared: &Shared, params: &RosinParams, requests: &Receiver<Loader
                         let section = params.section.value().model_name().to_string();
                         *params.model.write().unwrap_or_else(|e| e.into_inner()) =
                             crate::model_source::ModelRecord { source: source.clone(), section };
-                        install(shared, source, model);
+                        install(shared, source, model, true);
                     }
                     Err(e) => shared.set_status(&source, None, Some(e)),
                 }
@@ -198,7 +202,7 @@ fn reconcile(shared: &Shared, params: &RosinParams) {
         }
     }
     match model_source::load(&wanted) {
-        Ok(model) => install(shared, wanted, model),
+        Ok(model) => install(shared, wanted, model, false),
         Err(e) => {
             shared.loaded.lock().unwrap_or_else(|e| e.into_inner()).failed = Some(wanted.clone());
             shared.set_status(&wanted, None, Some(e));
@@ -206,14 +210,16 @@ fn reconcile(shared: &Shared, params: &RosinParams) {
     }
 }
 
-/// Prepares `model` for the running engine and queues it for the audio thread.
-fn install(shared: &Shared, source: ModelSource, model: Model) {
-    shared.set_status(&source, Some(&model), None);
-    {
-        let mut loaded = shared.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        loaded.source = Some(source);
-        loaded.failed = None;
+/// Prepares `model` for the running engine and queues it for the audio thread. Unless
+/// `force`d (an explicit request), a model the engine already has is not sent again.
+fn install(shared: &Shared, source: ModelSource, model: Model, force: bool) {
+    let mut loaded = shared.lock_loaded();
+    if !force && loaded.source.as_ref() == Some(&source) {
+        return; // activation loaded it meanwhile
     }
+    loaded.source = Some(source.clone());
+    loaded.failed = None;
+    shared.set_status(&source, Some(&model), None);
     if !shared.active.load(Ordering::Acquire) {
         return; // activation builds the engine with this model
     }

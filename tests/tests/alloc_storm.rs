@@ -1,0 +1,81 @@
+//! Real-time safety: a build with nice-plug's `assert_process_allocs` (which aborts the
+//! process on any allocation or deallocation inside `process()`) plays a long random MIDI
+//! storm: notes, CCs (including all-notes-off / all-sound-off / reset), keyswitches, UACC,
+//! program changes, bend, sustain pedal, at varying block sizes and two sample rates.
+//!
+//! Needs the alloccheck build (`cargo build -p rosin --profile alloccheck --features
+//! assert_process_allocs`, which scripts/test-plugin.sh does); set ROSIN_ALLOCCHECK_CLAP to
+//! use another file. Without it the test fails and says how to build it.
+
+mod common;
+use common::{instantiate, load_entry_from, render_events};
+use std::path::PathBuf;
+
+fn alloccheck_build() -> PathBuf {
+    if let Some(p) = std::env::var_os("ROSIN_ALLOCCHECK_CLAP") {
+        return p.into();
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let p = target.join("alloccheck").join("librosin.so");
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build -p rosin --profile alloccheck --features assert_process_allocs`",
+        p.display()
+    );
+    p
+}
+
+/// xorshift64*: a reproducible storm without a dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn storm(seed: u64, len: usize) -> Vec<(usize, [u8; 3])> {
+    let mut rng = Rng(seed);
+    let mut events = Vec::new();
+    let mut t = 0usize;
+    while t < len {
+        t += rng.below(400) as usize;
+        let ch = rng.below(16) as u8;
+        let bytes = match rng.below(100) {
+            0..=34 => [0x90 | ch, 24 + rng.below(84) as u8, 1 + rng.below(127) as u8],
+            35..=64 => [0x80 | ch, 24 + rng.below(84) as u8, 0],
+            65..=69 => [0x90 | ch, 12 + rng.below(4) as u8, 100], // keyswitches
+            70..=84 => {
+                let cc = [1u8, 11, 20, 21, 32, 64, 7, 10][rng.below(8) as usize];
+                [0xB0 | ch, cc, rng.below(128) as u8]
+            }
+            85..=86 => [0xB0 | ch, [120u8, 121, 123][rng.below(3) as usize], 0],
+            87..=90 => [0xC0 | ch, rng.below(6) as u8, 0],
+            91..=97 => [0xE0 | ch, rng.below(128) as u8, rng.below(128) as u8],
+            _ => [0x90 | ch, 60, 0], // note-on with velocity 0 = note-off
+        };
+        if t < len {
+            events.push((t, bytes));
+        }
+    }
+    events
+}
+
+#[test]
+fn random_midi_storm_does_not_allocate_on_the_audio_thread() {
+    let entry = load_entry_from(&alloccheck_build());
+    let mut plugin = instantiate(&entry);
+    for (seed, sample_rate) in [(1u64, 48_000.0f32), (2, 44_100.0)] {
+        let len = (20.0 * sample_rate) as usize;
+        let events = storm(seed, len);
+        let (l, r) = render_events(&mut plugin, sample_rate, &[1, 64, 333, 2048, 17, 4096, 512], false, &events, len);
+        assert!(l.iter().chain(&r).all(|s| s.is_finite()));
+        assert!(l.iter().any(|s| s.abs() > 1e-4), "the storm was silent");
+    }
+}

@@ -1,0 +1,123 @@
+//! A minimal CLAP host (clack-host) shared by the plugin tests.
+
+#![allow(dead_code)]
+
+use clack_extensions::render::{PluginRender, RenderMode};
+use clack_host::events::event_types::MidiEvent as ClapMidiEvent;
+use clack_host::prelude::*;
+use std::ffi::CStr;
+use std::path::{Path, PathBuf};
+
+pub struct TestShared;
+impl SharedHandler<'_> for TestShared {
+    fn request_restart(&self) {}
+    fn request_process(&self) {}
+    fn request_callback(&self) {}
+}
+
+pub struct TestHost;
+impl HostHandlers for TestHost {
+    type Shared<'a> = TestShared;
+    type MainThread<'a> = ();
+    type AudioProcessor<'a> = ();
+}
+
+pub fn bundle_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("ROSIN_CLAP") {
+        return p.into();
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let p = target.join("bundled").join("Rosin.clap");
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo xtask bundle rosin --release` first (or set ROSIN_CLAP)",
+        p.display()
+    );
+    p
+}
+
+pub fn load_entry() -> PluginEntry {
+    load_entry_from(&bundle_path())
+}
+
+pub fn load_entry_from(path: &Path) -> PluginEntry {
+    // SAFETY: loading a CLAP plugin library runs its initialisers; this is the plugin under test.
+    unsafe { PluginEntry::load(path) }.unwrap_or_else(|e| panic!("cannot load {}: {e:?}", path.display()))
+}
+
+pub fn instantiate(entry: &PluginEntry) -> PluginInstance<TestHost> {
+    let host_info = HostInfo::new("rosin-tests", "Rosin", "https://example.invalid", "0.1").unwrap();
+    let factory = entry.get_plugin_factory().expect("no plugin factory");
+    let descriptor = factory
+        .plugin_descriptors()
+        .find(|d| d.id().map(|id| id.to_bytes() == b"org.rosin.strings").unwrap_or(false))
+        .expect("Rosin descriptor not found");
+    let id: &CStr = descriptor.id().unwrap();
+    PluginInstance::<TestHost>::new(|_| TestShared, |_| (), entry, id, &host_info).expect("instantiate")
+}
+
+/// Renders `len` samples of raw MIDI at sample positions (sorted) through the plugin, cutting
+/// the audio into blocks of the given sizes (cycled). Returns the left and right channels.
+pub fn render_events(
+    plugin: &mut PluginInstance<TestHost>,
+    sample_rate: f32,
+    blocks: &[usize],
+    offline: bool,
+    events: &[(usize, [u8; 3])],
+    len: usize,
+) -> (Vec<f32>, Vec<f32>) {
+    let max = *blocks.iter().max().unwrap();
+    let config =
+        PluginAudioConfiguration { sample_rate: sample_rate as f64, min_frames_count: 1, max_frames_count: max as u32 };
+    if let Some(render) = plugin.plugin_handle().get_extension::<PluginRender>() {
+        let mode = if offline { RenderMode::Offline } else { RenderMode::Realtime };
+        render.set(&mut plugin.plugin_handle(), mode).expect("render mode");
+    } else {
+        assert!(!offline, "plugin has no render extension");
+    }
+    let processor = plugin.activate(|_, _| (), config).expect("activate");
+    let mut left = vec![0.0f32; len];
+    let mut right = vec![0.0f32; len];
+
+    let mut processor = processor.start_processing().expect("start processing");
+    let mut output_ports = AudioPorts::with_capacity(2, 1);
+    let mut out_events = EventBuffer::new();
+    let mut in_events = EventBuffer::with_capacity(64);
+    let mut pos = 0;
+    let mut next_event = 0;
+    let mut block = 0;
+    let mut steady_time = 0u64;
+    while pos < len {
+        let n = blocks[block % blocks.len()].min(len - pos);
+        block += 1;
+        in_events.clear();
+        while next_event < events.len() && events[next_event].0 < pos + n {
+            let (t, bytes) = events[next_event];
+            in_events.push(&ClapMidiEvent::new((t - pos) as u32, 0, bytes));
+            next_event += 1;
+        }
+        let (l, r) = (&mut left[pos..pos + n], &mut right[pos..pos + n]);
+        let input_audio = InputAudioBuffers::empty();
+        let mut output_audio = output_ports.with_output_buffers([AudioPortBuffer {
+            latency: 0,
+            channels: AudioPortBufferType::f32_output_only([l, r].into_iter()),
+        }]);
+        out_events.clear();
+        processor
+            .process(
+                &input_audio,
+                &mut output_audio,
+                &in_events.as_input(),
+                &mut out_events.as_output(),
+                Some(steady_time),
+                None,
+            )
+            .expect("process");
+        steady_time += n as u64;
+        pos += n;
+    }
+    let processor = processor.stop_processing();
+    plugin.deactivate(processor);
+    (left, right)
+}
