@@ -15,7 +15,7 @@ pub mod shared;
 
 use crossbeam::channel::Sender;
 use nice_plug::prelude::*;
-use params::{vibrato_rate_to_cc, RosinParams, STATE_VERSION};
+use params::{snap, vibrato_rate_to_cc, RosinParams, STATE_VERSION};
 use rosin_engine::synth::PreparedModel;
 use rosin_engine::Synth;
 use shared::{LoaderRequest, Shared, METER_BANDS};
@@ -46,10 +46,10 @@ struct Controls {
 impl Controls {
     fn of(p: &RosinParams) -> Self {
         Controls {
-            dynamic: p.dynamic.value(),
-            expression: p.expression.value(),
-            vibrato_depth: p.vibrato_depth.value(),
-            vibrato_rate: p.vibrato_rate.value(),
+            dynamic: snap(p.dynamic.value(), 10_000.0),
+            expression: snap(p.expression.value(), 10_000.0),
+            vibrato_depth: snap(p.vibrato_depth.value(), 10_000.0),
+            vibrato_rate: snap(p.vibrato_rate.value(), 10_000.0),
         }
     }
 
@@ -246,7 +246,9 @@ impl Plugin for Rosin {
             synth.process(&mut mono[pos..]);
         }
 
-        if params.gain.smoothed.is_smoothing() || params.gain.value() != 1.0 {
+        // Unity gain (within what a normalised round trip can disturb) leaves the engine's
+        // output untouched, bit for bit.
+        if params.gain.smoothed.is_smoothing() || (params.gain.value() - 1.0).abs() > 1e-6 {
             for s in mono.iter_mut() {
                 *s *= params.gain.smoothed.next();
             }

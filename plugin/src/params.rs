@@ -55,6 +55,13 @@ impl VoiceModeParam {
     }
 }
 
+/// Rounds to a grid of `1 / per_unit`, so values that went through a host's normalised
+/// round trip (state restore, VST3 controller sync) land exactly where they were; the grids
+/// are far finer than anything audible.
+pub fn snap(x: f32, per_unit: f32) -> f32 {
+    (x * per_unit).round() / per_unit
+}
+
 /// Vibrato rate parameter (Hz) to the CC20 scale the engine uses.
 pub fn vibrato_rate_to_cc(hz: f32) -> f32 {
     ((hz - 3.5) / 4.5 * 127.0).clamp(0.0, 127.0)
@@ -214,10 +221,10 @@ impl RosinParams {
     pub fn apply_to(&self, s: &mut PerformanceSettings) {
         s.articulation = self.articulation.value().articulation();
         s.voice_mode = self.voice_mode.value().mode();
-        s.glide_seconds = self.glide.value();
+        s.glide_seconds = snap(self.glide.value(), 10_000.0);
         s.bend_range_semitones = self.bend_range.value() as f32;
-        s.release_seconds = self.release.value();
-        s.dynamic_range_db = self.dynamic_range.value();
+        s.release_seconds = snap(self.release.value(), 10_000.0);
+        s.dynamic_range_db = snap(self.dynamic_range.value(), 100.0);
         s.default_vibrato_depth = (self.vibrato_depth.value() * 127.0).round().clamp(0.0, 127.0) as u8;
         s.default_vibrato_rate = vibrato_rate_to_cc(self.vibrato_rate.value()).round() as u8;
         s.cc = CcMap {
