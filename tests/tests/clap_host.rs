@@ -15,7 +15,8 @@ use rosin_engine::{MidiEvent, Model, Synth};
 use std::sync::Arc;
 
 mod common;
-use common::{instantiate, load_entry, render_events, TestHost};
+use clack_host::events::event_types::{MidiEvent as ClapMidiEvent, ParamValueEvent};
+use common::{instantiate, load_entry, load_state, param_id, render_events, render_with, save_state, TestHost};
 
 /// The model the plugin plays by default: embedded violins, or the stand-in while this build
 /// embeds no trained model (the same rule as `rosin::model_source::embedded_model`).
@@ -160,4 +161,82 @@ fn old_state_without_version_or_model_loads() {
     ext_b.save(&mut b.plugin_handle(), &mut migrated).unwrap();
     let text = String::from_utf8_lossy(&migrated);
     assert!(text.contains("state-version") && text.contains("violins"), "not migrated: {text}");
+}
+
+fn with_model_record(state: &serde_json::Value, record: serde_json::Value) -> serde_json::Value {
+    let mut state = state.clone();
+    // nice-plug keeps each persisted field as a JSON string.
+    state["fields"]["model"] = serde_json::Value::String(record.to_string());
+    state
+}
+
+#[test]
+fn a_bad_model_file_in_the_state_leaves_the_section_model_playing() {
+    let entry = load_entry();
+    let dir = std::env::temp_dir().join(format!("rosin-clap-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let corrupt = dir.join("corrupt.safetensors");
+    std::fs::write(&corrupt, b"this is not a model").unwrap();
+    for path in [dir.join("missing.safetensors"), corrupt] {
+        let mut plugin = instantiate(&entry);
+        let state = save_state(&mut plugin);
+        let record = serde_json::json!({"source": {"kind": "file", "path": path}, "section": "violins"});
+        load_state(&mut plugin, &with_model_record(&state, record));
+        let (l, r) = render(&mut plugin, 48_000.0, &[480], false);
+        assert_plays(&l, &r, &reference(48_000.0), &format!("bad model file {}", path.display()));
+        // The project keeps asking for the file (it may come back), the violins play meanwhile.
+        let saved = save_state(&mut plugin).to_string();
+        assert!(saved.contains(path.file_name().unwrap().to_str().unwrap()), "{saved}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Largest sample-to-sample step in a stretch of audio (a click shows as an outlier).
+fn max_step(x: &[f32]) -> f32 {
+    x.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max)
+}
+
+#[test]
+fn changing_section_swaps_the_model_while_notes_sound() {
+    let entry = load_entry();
+    let mut plugin = instantiate(&entry);
+    let section = param_id(&mut plugin, "Section");
+    let sample_rate = 48_000.0;
+    let len = (3.0 * sample_rate) as usize;
+    let change_at = (1.0 * sample_rate) as usize;
+    let (l, r) = render_with(&mut plugin, sample_rate, &[480], false, len, |pos, n, events, _| {
+        if pos == 0 {
+            events.push(&ClapMidiEvent::new(0, 0, [0xB0, 1, 90]));
+            events.push(&ClapMidiEvent::new(0, 0, [0x90, 57, 100]));
+            events.push(&ClapMidiEvent::new(0, 0, [0x90, 64, 100]));
+        }
+        if (pos..pos + n).contains(&change_at) {
+            // Violas (index 1).
+            events.push(&ParamValueEvent::new((change_at - pos) as u32, section, Pckn::match_all(), 1.0));
+        }
+        if pos >= change_at {
+            // Give the loader thread real time to load and hand the model over mid-note.
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    });
+    assert!(l.iter().all(|s| s.is_finite()));
+    assert_eq!(l, r);
+    // Up to the change the plugin plays what the engine plays; after it, the new model (its
+    // networks restart) makes it differ: the swap happened on the audio thread, mid-note.
+    let mut synth = Synth::new(Arc::new(default_model()), PerformanceSettings::default(), sample_rate);
+    let mut unswapped = vec![0.0; len];
+    let ev = [(0, [0xB0u8, 1, 90]), (0, [0x90, 57, 100]), (0, [0x90, 64, 100])];
+    let ev: Vec<(usize, MidiEvent)> =
+        ev.iter().map(|(t, b)| (*t, MidiEvent::from_bytes(b[0], b[1], b[2]).unwrap())).collect();
+    synth.process_with_events(&mut unswapped, &ev);
+    assert!(l[..change_at].iter().zip(&unswapped).all(|(a, b)| a.to_bits() == b.to_bits()), "differs before the swap");
+    assert!(l[change_at..].iter().zip(&unswapped[change_at..]).any(|(a, b)| a != b), "the model was never swapped in");
+    let state = save_state(&mut plugin).to_string();
+    assert!(state.contains("violas"), "the section change did not reach the model record: {state}");
+    let settle = (0.3 * sample_rate) as usize;
+    let before = max_step(&l[settle..change_at]);
+    let after = max_step(&l[change_at..]);
+    let tail_peak = l[len - settle..].iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    assert!(tail_peak > 1e-3, "the held notes stopped after the swap");
+    assert!(after < 2.0 * before + 1e-3, "click at the swap: step {after} after vs {before} before");
 }

@@ -2,7 +2,9 @@
 
 #![allow(dead_code)]
 
+use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::render::{PluginRender, RenderMode};
+use clack_extensions::state::PluginState;
 use clack_host::events::event_types::MidiEvent as ClapMidiEvent;
 use clack_host::prelude::*;
 use std::ffi::CStr;
@@ -67,6 +69,27 @@ pub fn render_events(
     events: &[(usize, [u8; 3])],
     len: usize,
 ) -> (Vec<f32>, Vec<f32>) {
+    let mut next_event = 0;
+    render_with(plugin, sample_rate, blocks, offline, len, |pos, n, buffer, _| {
+        while next_event < events.len() && events[next_event].0 < pos + n {
+            let (t, bytes) = events[next_event];
+            buffer.push(&ClapMidiEvent::new((t - pos) as u32, 0, bytes));
+            next_event += 1;
+        }
+    })
+}
+
+/// Activates the plugin and renders `len` samples in blocks of the given sizes (cycled);
+/// before each block `fill(block_start, block_len, input_events, plugin)` supplies its events
+/// (times relative to the block) and may use the plugin's main-thread interface.
+pub fn render_with(
+    plugin: &mut PluginInstance<TestHost>,
+    sample_rate: f32,
+    blocks: &[usize],
+    offline: bool,
+    len: usize,
+    mut fill: impl FnMut(usize, usize, &mut EventBuffer, &mut PluginInstance<TestHost>),
+) -> (Vec<f32>, Vec<f32>) {
     let max = *blocks.iter().max().unwrap();
     let config =
         PluginAudioConfiguration { sample_rate: sample_rate as f64, min_frames_count: 1, max_frames_count: max as u32 };
@@ -85,18 +108,13 @@ pub fn render_events(
     let mut out_events = EventBuffer::new();
     let mut in_events = EventBuffer::with_capacity(64);
     let mut pos = 0;
-    let mut next_event = 0;
     let mut block = 0;
     let mut steady_time = 0u64;
     while pos < len {
         let n = blocks[block % blocks.len()].min(len - pos);
         block += 1;
         in_events.clear();
-        while next_event < events.len() && events[next_event].0 < pos + n {
-            let (t, bytes) = events[next_event];
-            in_events.push(&ClapMidiEvent::new((t - pos) as u32, 0, bytes));
-            next_event += 1;
-        }
+        fill(pos, n, &mut in_events, plugin);
         let (l, r) = (&mut left[pos..pos + n], &mut right[pos..pos + n]);
         let input_audio = InputAudioBuffers::empty();
         let mut output_audio = output_ports.with_output_buffers([AudioPortBuffer {
@@ -120,4 +138,35 @@ pub fn render_events(
     let processor = processor.stop_processing();
     plugin.deactivate(processor);
     (left, right)
+}
+
+/// Saves the plugin state (nice-plug's CLAP state: a little-endian u64 length, then JSON).
+pub fn save_state(plugin: &mut PluginInstance<TestHost>) -> serde_json::Value {
+    let ext = plugin.plugin_handle().get_extension::<PluginState>().expect("state extension");
+    let mut saved = Vec::new();
+    ext.save(&mut plugin.plugin_handle(), &mut saved).expect("save state");
+    serde_json::from_slice(&saved[8..]).expect("state is JSON")
+}
+
+pub fn load_state(plugin: &mut PluginInstance<TestHost>, state: &serde_json::Value) {
+    let ext = plugin.plugin_handle().get_extension::<PluginState>().expect("state extension");
+    let body = serde_json::to_vec(state).unwrap();
+    let mut bytes = (body.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(&body);
+    ext.load(&mut plugin.plugin_handle(), &mut bytes.as_slice()).expect("load state");
+}
+
+/// The CLAP id of the parameter with this display name.
+pub fn param_id(plugin: &mut PluginInstance<TestHost>, name: &str) -> ClapId {
+    let ext = plugin.plugin_handle().get_extension::<PluginParams>().expect("params extension");
+    let mut buffer = ParamInfoBuffer::new();
+    let count = ext.count(&mut plugin.plugin_handle());
+    for i in 0..count {
+        if let Some(info) = ext.get_info(&mut plugin.plugin_handle(), i, &mut buffer) {
+            if info.name == name.as_bytes() {
+                return info.id;
+            }
+        }
+    }
+    panic!("no parameter named {name}");
 }
