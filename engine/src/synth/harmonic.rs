@@ -28,6 +28,8 @@ pub struct TablePlans {
     /// Fixed pseudo-random start phases per partial: a low crest factor like real strings,
     /// identical on every run.
     phases: Vec<Complex32>,
+    /// ln k for every partial number: band positions of k·f0 are then one multiply-add each.
+    ln_k: Vec<f32>,
 }
 
 impl TablePlans {
@@ -50,7 +52,8 @@ impl TablePlans {
                 Complex32::from_polar(0.5, theta - std::f32::consts::FRAC_PI_2)
             })
             .collect();
-        TablePlans { plans, phases }
+        let ln_k = (0..=MAX_PARTIALS).map(|k| (k.max(1) as f32).ln()).collect();
+        TablePlans { plans, phases, ln_k }
     }
 
     fn plan(&self, n: usize) -> &Arc<dyn ComplexToReal<f32>> {
@@ -134,9 +137,17 @@ impl WaveTable {
         spec.fill(Complex32::new(0.0, 0.0));
         let taper_from = TAPER_START * limit_hz;
         let taper_span = limit_hz - taper_from;
+        // Fractional band index of k·f0 = base + slope · ln k (see BandLayout::fractional_index).
+        let slope = (layout.count - 1) as f32 / (layout.max_hz / layout.min_hz).ln();
+        let base = layout.fractional_index(f0_hz);
+        let last = (layout.count - 1) as f32;
         for k in 1..=partials {
             let top_freq = k as f32 * top;
-            let mut a = fastmath::exp(log_gain + layout.interpolate(env, k as f32 * f0_hz));
+            let x = (base + slope * plans.ln_k[k]).clamp(0.0, last);
+            let lower = (x as usize).min(layout.count - 2);
+            let frac = x - lower as f32;
+            let e = env[lower] + (env[lower + 1] - env[lower]) * frac;
+            let mut a = fastmath::exp(log_gain + e);
             if top_freq > taper_from {
                 let x = 1.0 - ((top_freq - taper_from) / taper_span).min(1.0);
                 a *= x * x * (3.0 - 2.0 * x);
