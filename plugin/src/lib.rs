@@ -32,6 +32,8 @@ pub struct Rosin {
     pending_garbage: Option<PreparedModel>,
     /// Parameter values last applied as channel controllers (they act when they move).
     last: Controls,
+    /// Their defaults (computed once: building parameters allocates).
+    defaults: Controls,
     noise_scratch: [f32; METER_BANDS],
 }
 
@@ -52,10 +54,6 @@ impl Controls {
             vibrato_rate: snap(p.vibrato_rate.value(), 10_000.0),
         }
     }
-
-    fn defaults() -> Self {
-        Controls::of(&RosinParams::default())
-    }
 }
 
 impl Default for Rosin {
@@ -66,6 +64,7 @@ impl Default for Rosin {
         shared::spawn_loader(shared.clone(), params.clone(), rx);
         Rosin {
             last: Controls::of(&params),
+            defaults: Controls::of(&params),
             params,
             shared,
             loader: tx,
@@ -82,7 +81,7 @@ impl Rosin {
     fn apply_controls(&mut self, force: bool) {
         let Some(synth) = self.synth.as_mut() else { return };
         let now = Controls::of(&self.params);
-        let reference = if force { Controls::defaults() } else { self.last };
+        let reference = if force { self.defaults } else { self.last };
         if now.dynamic != reference.dynamic {
             synth.set_dynamic(Some(now.dynamic));
         }

@@ -8,7 +8,9 @@
 //! use another file. Without it the test fails and says how to build it.
 
 mod common;
-use common::{instantiate, load_entry_from, render_events};
+use clack_host::events::event_types::{MidiEvent as ClapMidiEvent, ParamValueEvent};
+use clack_host::prelude::*;
+use common::{instantiate, load_entry_from, param_id, render_with};
 use std::path::PathBuf;
 
 fn alloccheck_build() -> PathBuf {
@@ -71,10 +73,38 @@ fn storm(seed: u64, len: usize) -> Vec<(usize, [u8; 3])> {
 fn random_midi_storm_does_not_allocate_on_the_audio_thread() {
     let entry = load_entry_from(&alloccheck_build());
     let mut plugin = instantiate(&entry);
+    // Parameters moved during the storm: the section (each change hot-swaps the model on the
+    // audio thread), articulation, dynamic, output gain, voice mode.
+    let params: Vec<(ClapId, f64)> =
+        [("Section", 3.0), ("Articulation", 3.0), ("Dynamic", 1.0), ("Output gain", 2.0), ("Voice mode", 1.0)]
+            .iter()
+            .map(|(name, max)| (param_id(&mut plugin, name), *max))
+            .collect();
     for (seed, sample_rate) in [(1u64, 48_000.0f32), (2, 44_100.0)] {
         let len = (20.0 * sample_rate) as usize;
         let events = storm(seed, len);
-        let (l, r) = render_events(&mut plugin, sample_rate, &[1, 64, 333, 2048, 17, 4096, 512], false, &events, len);
+        let mut rng = Rng(seed ^ 0x5eed);
+        let mut next = 0;
+        let blocks = [1, 64, 333, 2048, 17, 4096, 512];
+        let (l, r) = render_with(&mut plugin, sample_rate, &blocks, false, len, |pos, n, buffer, _| {
+            while next < events.len() && events[next].0 < pos + n {
+                let (t, bytes) = events[next];
+                buffer.push(&ClapMidiEvent::new((t - pos) as u32, 0, bytes));
+                next += 1;
+            }
+            if rng.below(20) == 0 {
+                let (id, max) = params[rng.below(params.len() as u64) as usize];
+                let value = if max == 1.0 || max == 2.0 {
+                    rng.below(1000) as f64 / 1000.0 * max
+                } else {
+                    rng.below(max as u64 + 1) as f64
+                };
+                buffer.push(&ParamValueEvent::new(rng.below(n as u64) as u32, id, Pckn::match_all(), value));
+                // Let the loader thread deliver models while the storm goes on.
+                std::thread::sleep(std::time::Duration::from_micros(300));
+            }
+            buffer.sort(); // CLAP wants events in time order
+        });
         assert!(l.iter().chain(&r).all(|s| s.is_finite()));
         assert!(l.iter().any(|s| s.abs() > 1e-4), "the storm was silent");
     }
