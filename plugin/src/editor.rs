@@ -55,6 +55,10 @@ impl NiceEguiApp for RosinApp {
 
 /// Draws the whole editor; public so a test can render it without a host window.
 pub fn draw(app: &mut RosinApp, ui: &mut egui::Ui, setter: &ParamSetter) {
+    egui::Frame::new().inner_margin(10.0).show(ui, |ui| draw_inner(app, ui, setter));
+}
+
+fn draw_inner(app: &mut RosinApp, ui: &mut egui::Ui, setter: &ParamSetter) {
     let p = app.params.clone();
     ui.horizontal(|ui| {
         ui.heading(RichText::new("Rosin").strong());
@@ -94,16 +98,27 @@ pub fn draw(app: &mut RosinApp, ui: &mut egui::Ui, setter: &ParamSetter) {
         ui.label(RichText::new("Performance").strong());
         egui::Grid::new("perf").num_columns(2).show(ui, |ui| {
             row(ui, "Section", ParamSlider::for_param(&p.section, setter));
+            ui.end_row();
             row(ui, "Dynamic (CC1)", ParamSlider::for_param(&p.dynamic, setter));
+            ui.end_row();
             row(ui, "Expression (CC11)", ParamSlider::for_param(&p.expression, setter));
+            ui.end_row();
             row(ui, "Vibrato depth", ParamSlider::for_param(&p.vibrato_depth, setter));
+            ui.end_row();
             row(ui, "Vibrato rate", ParamSlider::for_param(&p.vibrato_rate, setter));
+            ui.end_row();
             row(ui, "Voice mode", ParamSlider::for_param(&p.voice_mode, setter));
+            ui.end_row();
             row(ui, "Glide", ParamSlider::for_param(&p.glide, setter));
+            ui.end_row();
             row(ui, "Bend range", ParamSlider::for_param(&p.bend_range, setter));
+            ui.end_row();
             row(ui, "Release", ParamSlider::for_param(&p.release, setter));
+            ui.end_row();
             row(ui, "Dynamic range", ParamSlider::for_param(&p.dynamic_range, setter));
+            ui.end_row();
             row(ui, "Output gain", ParamSlider::for_param(&p.gain, setter));
+            ui.end_row();
         });
 
         let ui = &mut cols[1];
@@ -112,7 +127,7 @@ pub fn draw(app: &mut RosinApp, ui: &mut egui::Ui, setter: &ParamSetter) {
         model_card(app, ui);
     });
     ui.separator();
-    egui::CollapsingHeader::new("Controller map").show(ui, |ui| {
+    egui::CollapsingHeader::new("Controller map").default_open(true).show(ui, |ui| {
         egui::Grid::new("ccmap").num_columns(4).show(ui, |ui| {
             row(ui, "Dynamic", ParamSlider::for_param(&p.cc_dynamic, setter));
             row(ui, "Expression", ParamSlider::for_param(&p.cc_expression, setter));
@@ -132,9 +147,6 @@ pub fn draw(app: &mut RosinApp, ui: &mut egui::Ui, setter: &ParamSetter) {
 fn row(ui: &mut egui::Ui, label: &str, widget: impl egui::Widget) {
     ui.label(label);
     ui.add(widget);
-    if !ui.layout().is_horizontal() {
-        ui.end_row();
-    }
 }
 
 fn note_name(key: i32) -> String {
