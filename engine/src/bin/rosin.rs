@@ -22,6 +22,15 @@ struct Cli {
 enum Command {
     /// Render a standard MIDI file to one WAV stem per track (and a mix).
     Render(RenderArgs),
+    /// Analyse labelled recordings (a SoundFont's VSCO2 strings or a WAV folder) into a dataset.
+    Dataset(DatasetArgs),
+    /// Train one instrument's model from a dataset.
+    #[cfg(feature = "train")]
+    Train(TrainArgs),
+    /// Held-out fidelity of models vs a sampler and the synth's ceiling; pitch; dynamics sweep.
+    Eval(EvalArgs),
+    /// Measure speed: CPU per voice-second and offline render speed.
+    Bench(BenchArgs),
     /// Print a model's card.
     Info {
         /// A .safetensors model file, or the name of an embedded model (e.g. "violins").
@@ -83,6 +92,100 @@ struct RenderArgs {
     quiet: bool,
 }
 
+#[derive(clap::Args)]
+struct DatasetArgs {
+    /// SoundFont to read the VSCO2 section strings from (default: the Debian package's file).
+    #[arg(long, conflicts_with = "wav_folder")]
+    sf2: Option<PathBuf>,
+    /// Folder of <instrument>_<articulation>_<pitch>_<layer>.wav files instead of a SoundFont.
+    #[arg(long)]
+    wav_folder: Option<PathBuf>,
+    /// Output folder for manifest.json and features.safetensors.
+    #[arg(short, long, default_value = "dataset-cache/vsco2-strings")]
+    out: PathBuf,
+    /// Only these instruments (comma separated), e.g. violins,celli.
+    #[arg(long, value_delimiter = ',')]
+    instruments: Vec<String>,
+    /// Licence of the recordings, for model cards (a WAV folder has no way to say).
+    #[arg(long)]
+    licence: Option<String>,
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[cfg(feature = "train")]
+#[derive(clap::Args)]
+struct TrainArgs {
+    /// Dataset folder written by `rosin dataset`.
+    #[arg(long, default_value = "dataset-cache/vsco2-strings")]
+    dataset: PathBuf,
+    /// Instrument in the dataset to train (e.g. violins).
+    #[arg(long)]
+    instrument: String,
+    /// Model file to write (its card goes beside it as .json, the loss curve as .loss.png).
+    #[arg(short, long)]
+    out: PathBuf,
+    /// Name shown to users (default: the instrument, capitalised).
+    #[arg(long)]
+    name: Option<String>,
+    /// Wall-clock budget in minutes.
+    #[arg(long, default_value_t = 8.0)]
+    minutes: f64,
+    /// Upper bound on optimiser steps.
+    #[arg(long, default_value_t = 100_000)]
+    steps: usize,
+    #[arg(long, default_value_t = 128)]
+    gru_hidden: usize,
+    #[arg(long, default_value_t = 64)]
+    input_hidden: usize,
+    #[arg(long, default_value_t = 128)]
+    output_hidden: usize,
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// Models to evaluate: embedded names or SECTION=PATH (default: every embedded model).
+    models: Vec<String>,
+    /// SoundFont holding the recordings (default: the Debian package's file).
+    #[arg(long)]
+    sf2: Option<PathBuf>,
+    /// Folder for the JSON reports and PNG plots.
+    #[arg(short, long, default_value = "docs/eval")]
+    out: PathBuf,
+    /// Write the measured metrics into the model cards (model-weights/<name>.safetensors + .json).
+    #[arg(long)]
+    update_cards: bool,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Model to measure (file or embedded name).
+    #[arg(long, default_value = "violins")]
+    model: String,
+    /// Voice counts to measure.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![1usize, 16, 64])]
+    voices: Vec<usize>,
+    #[arg(long, default_value_t = 48_000)]
+    sample_rate: u32,
+    #[arg(long, default_value_t = 512)]
+    block: usize,
+    /// Seconds of audio per measurement.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// MIDI file for the offline render measurement.
+    #[arg(long, default_value = "demo/strings-demo.mid")]
+    midi: PathBuf,
+    /// Also write the figures as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
 fn parse_track_section(s: &str) -> Result<(usize, String), String> {
     let (t, n) = s.split_once('=').ok_or("expected TRACK=SECTION, e.g. 2=celli")?;
     Ok((t.trim().parse().map_err(|_| format!("\"{t}\" is not a track number"))?, n.trim().to_string()))
@@ -98,6 +201,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Render(args) => render_cmd(args),
         Command::Info { model } => info_cmd(&model),
+        Command::Dataset(args) => dataset_cmd(args),
+        Command::Bench(args) => bench_cmd(args),
+        Command::Eval(args) => eval_cmd(args),
+        #[cfg(feature = "train")]
+        Command::Train(args) => train_cmd(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -225,5 +333,372 @@ fn render_cmd(a: RenderArgs) -> Result<(), AnyError> {
         seconds,
         audio_seconds * stems.len() as f64 / seconds.max(1e-9)
     );
+    Ok(())
+}
+
+fn bar(quiet: bool, len: u64, msg: String) -> ProgressBar {
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(len) };
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({elapsed} elapsed, eta {eta})")
+            .unwrap()
+            .progress_chars("=> "),
+    );
+    bar.set_message(msg);
+    bar
+}
+
+/// The SoundFont installed by Debian's musescore-general-soundfont-lossless (scripts/setup.sh).
+const DEFAULT_SF2: &str = "/usr/share/sounds/sf2/MuseScore_General_Full.sf2";
+const VSCO_SOURCE: &str = "VSCO2 Community Edition section strings (Versilian Studios), as packaged in MuseScore_General_Full.sf2 (Debian musescore-general-soundfont-lossless)";
+const VSCO_LICENCE: &str = "samples CC0 1.0 (VSCO2 Community Edition); SoundFont adaptation MIT (MuseScore_General)";
+
+fn dataset_cmd(a: DatasetArgs) -> Result<(), AnyError> {
+    use rosin_engine::dataset::{self, store};
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let (mut recs, source, licence) = if let Some(dir) = &a.wav_folder {
+        let recs = dataset::read_wav_folder(dir)?;
+        (
+            recs,
+            format!("WAV folder {}", dir.display()),
+            a.licence.clone().unwrap_or_else(|| "unknown (not given with --licence)".into()),
+        )
+    } else {
+        let path = a.sf2.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_SF2));
+        if !path.exists() && a.sf2.is_none() {
+            return Err(format!(
+                "{}: not found; install it with `bash scripts/setup.sh` (Debian package musescore-general-soundfont-lossless) or pass --sf2",
+                path.display()
+            )
+            .into());
+        }
+        (
+            dataset::read_sf2_strings(&path)?,
+            VSCO_SOURCE.to_string(),
+            a.licence.clone().unwrap_or_else(|| VSCO_LICENCE.into()),
+        )
+    };
+    if !a.instruments.is_empty() {
+        recs.retain(|r| a.instruments.iter().any(|i| i.eq_ignore_ascii_case(&r.instrument)));
+        if recs.is_empty() {
+            return Err(format!("no recordings of {} in the source", a.instruments.join(", ")).into());
+        }
+    }
+    let held = store::held_out_flags(&recs);
+    let bar = bar(a.quiet, recs.len() as u64, "analysing".into());
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut prepared: Vec<(usize, store::PreparedNote)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= recs.len() {
+                            break out;
+                        }
+                        out.push((i, store::prepare(&recs[i], format!("n{i:04}"), held[i])));
+                        bar.inc(1);
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("analysis thread panicked")).collect()
+    });
+    bar.finish_and_clear();
+    prepared.sort_by_key(|p| p.0);
+    let notes: Vec<store::PreparedNote> = prepared.into_iter().map(|p| p.1).collect();
+    let manifest = store::Manifest {
+        format_version: 1,
+        source,
+        licence,
+        command,
+        frame_rate: rosin_engine::analysis::FRAME_RATE,
+        harmonic_bands: rosin_engine::bands::BandLayout::HARMONIC_V1,
+        noise_bands: rosin_engine::bands::BandLayout::NOISE_V1,
+        notes: notes.iter().map(|n| n.entry.clone()).collect(),
+    };
+    store::write(&a.out, &manifest, &notes)?;
+    println!("{:<10} {:<10} {:>6} {:>9}", "instrument", "artic.", "train", "held out");
+    for ((inst, art), (t, h)) in store::summary(&manifest.notes) {
+        println!("{inst:<10} {:<10} {t:>6} {h:>9}", art.to_string());
+    }
+    let mut errs: Vec<f32> = manifest.notes.iter().filter_map(|n| n.f0_error_cents).collect();
+    errs.sort_by(f32::total_cmp);
+    let minutes: f64 = manifest.notes.iter().map(|n| n.samples as f64 / n.sample_rate as f64).sum::<f64>() / 60.0;
+    println!(
+        "{} notes, {minutes:.1} minutes; f0 vs labelled pitch: median {:.1} cents, 90th percentile {:.1} cents",
+        manifest.notes.len(),
+        errs.get(errs.len() / 2).copied().unwrap_or(f32::NAN),
+        errs.get(errs.len() * 9 / 10).copied().unwrap_or(f32::NAN)
+    );
+    println!("wrote {}", a.out.display());
+    Ok(())
+}
+
+#[cfg(feature = "train")]
+fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
+    use rosin_engine::dataset::store;
+    use rosin_engine::train::{self, TrainConfig};
+    let inst = a.instrument.to_ascii_lowercase();
+    let (manifest, notes) = store::read(&a.dataset, |e| e.instrument == inst)?;
+    if notes.is_empty() {
+        return Err(format!("{}: no notes of instrument \"{inst}\"", a.dataset.display()).into());
+    }
+    let (held, trainset): (Vec<_>, Vec<_>) = notes.into_iter().partition(|n| n.entry.held_out);
+    let name = a.name.clone().unwrap_or_else(|| {
+        let mut c = inst.chars();
+        c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+    });
+    let cfg = TrainConfig {
+        name: name.clone(),
+        instrument: format!("{name} section ({})", manifest.source),
+        input_hidden: a.input_hidden,
+        gru_hidden: a.gru_hidden,
+        output_hidden: a.output_hidden,
+        batch: a.batch,
+        max_steps: a.steps,
+        max_seconds: a.minutes * 60.0,
+        seed: a.seed,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        ..Default::default()
+    };
+    println!("training {name}: {} notes ({} held out and never trained on)", trainset.len(), held.len());
+    let bar = bar(a.quiet, 1000, format!("training {name}"));
+    let result = train::train(&cfg, &manifest, &trainset, &held, |p| {
+        bar.set_position((p.fraction * 1000.0) as u64);
+        bar.set_message(format!("training {name}: step {} loss {:.3}", p.step, p.loss));
+    })?;
+    bar.finish_and_clear();
+    if let Some(dir) = a.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    result.model.save(&a.out)?;
+    let png = a.out.with_extension("loss.png");
+    let curve = |c: &[(usize, f32)]| c.iter().map(|&(s, l)| (s as f32, l)).collect::<Vec<_>>();
+    if let Err(e) = rosin_engine::plot::curves(
+        &png,
+        &format!("{name}: frame loss (L1, standardised)"),
+        "optimiser step",
+        "loss",
+        &[("training", curve(&result.train_curve)), ("held out", curve(&result.heldout_curve))],
+        false,
+    ) {
+        eprintln!("warning: {e}");
+    }
+    println!(
+        "{}: {} steps in {:.0} s; final training loss {:.3}, held-out loss {:.3}; {} parameters, {} bytes",
+        a.out.display(),
+        result.steps,
+        result.seconds,
+        result.train_curve.last().map(|x| x.1).unwrap_or(f32::NAN),
+        result.heldout_curve.last().map(|x| x.1).unwrap_or(f32::NAN),
+        result.model.card.network.parameter_count(),
+        std::fs::metadata(&a.out)?.len()
+    );
+    Ok(())
+}
+
+fn bench_cmd(a: BenchArgs) -> Result<(), AnyError> {
+    use rosin_engine::bench;
+    let model = Arc::new(load_model_arg(&a.model)?);
+    let s = model.card.network;
+    println!(
+        "model {} (input {} -> GRU {} -> {} -> {} outputs, {} parameters), {} Hz, block {}",
+        model.card.name,
+        s.inputs,
+        s.gru_hidden,
+        s.output_hidden,
+        s.outputs,
+        s.parameter_count(),
+        a.sample_rate,
+        a.block
+    );
+    println!("{:>7} {:>14} {:>22} {:>18}", "voices", "CPU s / s", "CPU s per voice-second", "% of one core");
+    let mut costs = Vec::new();
+    for &v in &a.voices {
+        let c = bench::voice_cost(model.clone(), v, a.seconds, a.sample_rate, a.block);
+        println!("{:>7} {:>14.4} {:>22.6} {:>17.1}%", v, c.core_fraction, c.per_voice_second, 100.0 * c.core_fraction);
+        costs.push(c);
+    }
+    if let Some(c) = costs.iter().max_by_key(|c| c.voices) {
+        println!(
+            "voices that fit in real time on one core (at {} voices' cost): {:.0}",
+            c.voices,
+            1.0 / c.per_voice_second
+        );
+    }
+
+    let mut render_json = serde_json::Value::Null;
+    if a.midi.exists() {
+        let song = midi_file::read_midi_file(&a.midi)?;
+        let lib = Library::embedded()?;
+        let opts = RenderOptions { sample_rate: a.sample_rate, ..Default::default() };
+        let plans = render::plan_tracks(&song, &a.midi, &lib, &opts)?;
+        let progress = AtomicU64::new(0);
+        let wall = std::time::Instant::now();
+        let cpu0 = bench::thread_cpu_seconds();
+        // One thread, so CPU time and wall time both mean "one core".
+        let end = song.duration_samples(opts.sample_rate);
+        let mut len = 0;
+        for p in &plans {
+            len = len.max(render::render_track(p, end, &opts, &progress).len());
+        }
+        let cpu = bench::thread_cpu_seconds() - cpu0;
+        let wall = wall.elapsed().as_secs_f64();
+        let audio = len as f64 / opts.sample_rate as f64;
+        println!(
+            "offline render of {} ({} tracks, {:.1} s of audio) on one core: {:.2} s CPU, {:.2} s wall -> {:.0}x real time per track-set (CPU), {:.0}x (wall)",
+            a.midi.display(),
+            plans.len(),
+            audio,
+            cpu,
+            wall,
+            audio / cpu,
+            audio / wall
+        );
+        render_json = serde_json::json!({"midi": a.midi, "tracks": plans.len(), "audio_seconds": audio, "cpu_seconds": cpu, "wall_seconds": wall, "realtime_multiple_cpu": audio / cpu});
+    }
+    if let Some(path) = &a.json {
+        let j = serde_json::json!({"model": model.card.name, "voice_cost": costs, "render": render_json});
+        std::fs::write(path, serde_json::to_string_pretty(&j)?)?;
+    }
+    Ok(())
+}
+
+fn eval_cmd(a: EvalArgs) -> Result<(), AnyError> {
+    use rosin_engine::eval;
+    let path = a.sf2.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_SF2));
+    if !path.exists() {
+        return Err(format!("{}: not found; run `bash scripts/setup.sh` or pass --sf2", path.display()).into());
+    }
+    let specs: Vec<String> = if a.models.is_empty() {
+        rosin_engine::library::embedded_names().iter().map(|s| s.to_string()).collect()
+    } else {
+        a.models.clone()
+    };
+    if specs.is_empty() {
+        return Err("no models to evaluate (none embedded, none given)".into());
+    }
+    let recordings = rosin_engine::dataset::read_sf2_strings(&path)?;
+    std::fs::create_dir_all(&a.out)?;
+    println!(
+        "{:<9} {:<10} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>9}",
+        "model", "artic.", "notes", "rosin", "sampler", "ceiling", "r/samp", "r/ceil", "f0 ct", "loud dB"
+    );
+    for spec in &specs {
+        let (section, model) = match spec.split_once('=') {
+            Some((s, p)) => (s.to_ascii_lowercase(), Model::load(Path::new(p))?),
+            None => (spec.to_ascii_lowercase(), load_model_arg(spec)?),
+        };
+        let model = Arc::new(model);
+        let (report, audio) = eval::evaluate(&model, &section, &recordings);
+        if report.notes.is_empty() {
+            return Err(format!("{section}: no held-out recordings of this instrument in {}", path.display()).into());
+        }
+        let row = |label: &str, s: &eval::Summary| {
+            println!(
+                "{:<9} {:<10} {:>5} {:>8.3} {:>8.3} {:>8.3} {:>8.2} {:>8.2} {:>7.2} {:>4.1}/{:<4.1}",
+                section,
+                label,
+                s.notes,
+                s.rosin,
+                s.sampler,
+                s.resynthesis,
+                s.rosin_over_sampler,
+                s.rosin_over_resynthesis,
+                s.median_f0_error_cents,
+                s.loudness_shape_db,
+                s.sampler_loudness_shape_db
+            )
+        };
+        for (art, s) in &report.per_articulation {
+            row(art.name(), s);
+        }
+        row("ALL", &report.overall);
+        let d = &report.dynamics;
+        println!(
+            "{section}: CC1 0->127 on key {}: loudness {:+.1} dB (monotonic {:.0}%), centroid {:.0} -> {:.0} Hz (monotonic {:.0}%)",
+            d.key, d.range_db, 100.0 * d.loudness_monotonic, d.centroid_low_hz, d.centroid_high_hz, 100.0 * d.centroid_monotonic
+        );
+        std::fs::write(a.out.join(format!("{section}.json")), serde_json::to_string_pretty(&report)?)?;
+        #[cfg(feature = "train")]
+        eval_plots(&a.out, &section, &report, &audio)?;
+        #[cfg(not(feature = "train"))]
+        let _ = &audio;
+        if a.update_cards {
+            let file = PathBuf::from("model-weights").join(format!("{section}.safetensors"));
+            let mut m = Model::load(&file)?;
+            let o = &report.overall;
+            let metrics = serde_json::json!({
+                "heldout_notes": o.notes,
+                "mss_rosin": o.rosin, "mss_sampler": o.sampler, "mss_resynthesis": o.resynthesis,
+                "rosin_over_sampler": o.rosin_over_sampler, "rosin_over_resynthesis": o.rosin_over_resynthesis,
+                "median_f0_error_cents": o.median_f0_error_cents,
+                "loudness_shape_error_db": o.loudness_shape_db,
+                "cc1_sweep_range_db": d.range_db,
+                "cc1_sweep_centroid_hz": [d.centroid_low_hz, d.centroid_high_hz],
+                "per_articulation": report.per_articulation.iter().map(|(a, s)| (a.name().to_string(), serde_json::json!({
+                    "notes": s.notes, "mss_rosin": s.rosin, "mss_sampler": s.sampler, "mss_resynthesis": s.resynthesis,
+                    "median_f0_error_cents": s.median_f0_error_cents}))).collect::<serde_json::Map<_, _>>(),
+                "command": "cargo run --release -p rosin-engine -- eval --update-cards",
+            });
+            m.card.metrics.insert("heldout".into(), metrics);
+            m.save(&file)?;
+            println!("updated {}", file.display());
+        }
+    }
+    println!("reports and plots in {}", a.out.display());
+    Ok(())
+}
+
+#[cfg(feature = "train")]
+fn eval_plots(
+    out: &Path,
+    section: &str,
+    report: &rosin_engine::eval::Report,
+    audio: &[rosin_engine::eval::NoteAudio],
+) -> Result<(), AnyError> {
+    use rosin_engine::eval::metrics;
+    // One note per articulation: recording, Rosin, sampler side by side, up to 8 kHz and 3 s.
+    let mut panels = Vec::new();
+    for art in rosin_engine::Articulation::ALL {
+        let Some((i, _)) = report.notes.iter().enumerate().find(|(_, n)| n.articulation == art) else { continue };
+        let a = &audio[i];
+        let size = 1024;
+        let hop = size / 4;
+        let max_bin = (8_000.0 * size as f32 / a.sample_rate as f32) as usize;
+        let frames = (3 * a.sample_rate as usize / hop).max(1);
+        for (what, x) in [("recording", &a.recording), ("Rosin", &a.rosin), ("sampler", &a.sampler)] {
+            let spec: Vec<Vec<f32>> = metrics::magnitude_spectrogram(x, size)
+                .into_iter()
+                .take(frames)
+                .map(|f| f[..max_bin].iter().map(|m| metrics::db(*m)).collect())
+                .collect();
+            panels.push((
+                format!("{what}: {}", a.label),
+                spec,
+                hop as f32 / a.sample_rate as f32,
+                a.sample_rate as f32 / size as f32,
+            ));
+        }
+    }
+    rosin_engine::plot::spectrograms(
+        &out.join(format!("{section}-spectrograms.png")),
+        &format!("{section}: held-out notes (never trained on) - recording | Rosin | sampler repitch"),
+        &panels,
+        -90.0,
+    )?;
+    let d = &report.dynamics;
+    let loud: Vec<(f32, f32)> = d.points.iter().map(|p| (p.0 as f32, p.1)).collect();
+    let cent: Vec<(f32, f32)> = d.points.iter().map(|p| (p.0 as f32, p.2 / 100.0)).collect();
+    rosin_engine::plot::curves(
+        &out.join(format!("{section}-dynamics.png")),
+        &format!("{section}: CC1 sweep on key {}", d.key),
+        "CC1",
+        "RMS dBFS  |  centroid / 100 Hz",
+        &[("loudness (dBFS)", loud), ("spectral centroid (x100 Hz)", cent)],
+        false,
+    )?;
     Ok(())
 }

@@ -74,6 +74,9 @@ pub enum DatasetError {
     #[error("{}: no .wav files were found in this folder", .path.display())]
     NoWavFiles { path: PathBuf },
 
+    #[error("{}: not a usable prepared dataset: {what}", .path.display())]
+    BadDataset { path: PathBuf, what: String },
+
     #[error("{}: inconsistent layer labels: {what}", .path.display())]
     InconsistentLayers { path: PathBuf, what: String },
 }
@@ -88,6 +91,7 @@ impl DatasetError {
             | DatasetError::ChunkTooLarge { path, .. }
             | DatasetError::MissingChunk { path, .. }
             | DatasetError::Malformed { path, .. }
+            | DatasetError::BadDataset { path, .. }
             | DatasetError::BadSample { path, .. }
             | DatasetError::Unsupported { path, .. }
             | DatasetError::NoStrings { path }

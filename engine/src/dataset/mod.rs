@@ -28,6 +28,7 @@ mod note_name;
 mod riff;
 pub mod sf2;
 mod split;
+pub mod store;
 pub mod vsco;
 mod vsco_name;
 mod wav_folder;
@@ -66,6 +67,15 @@ pub struct NoteRecording {
     pub loop_range: Option<(usize, usize)>,
     /// Where the audio came from: `<file>#<sample names>` or the WAV path.
     pub source: String,
+}
+
+/// The model's dynamic input (0 = pp .. 1 = ff) for recorded layer `layer` of `count`: the
+/// softest layer plays at 0.3, the loudest at 0.9, so CC1 can go beyond both.
+pub fn layer_dynamic(layer: u8, count: u8) -> f32 {
+    if count <= 1 {
+        return 0.6;
+    }
+    0.3 + 0.6 * layer as f32 / (count - 1) as f32
 }
 
 impl NoteRecording {

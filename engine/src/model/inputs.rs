@@ -5,6 +5,10 @@
 
 pub const FIXED_INPUTS: usize = 6;
 
+/// Times beyond this read as this: training sees notes (loops extended) up to this long, so the
+/// network never meets an input it was not trained on, however long a note is held.
+pub const MAX_SECONDS: f32 = 8.0;
+
 /// What a voice knows about itself at one control frame.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct VoiceInputs {
@@ -26,7 +30,7 @@ pub struct VoiceInputs {
 pub fn compress_time(seconds: f32) -> f32 {
     const SCALE: f32 = 0.02;
     const NORM: f32 = 6.216_606; // ln(1 + 10 / 0.02)
-    (seconds.clamp(0.0, 60.0) / SCALE).ln_1p() / NORM
+    (seconds.clamp(0.0, MAX_SECONDS) / SCALE).ln_1p() / NORM
 }
 
 /// Writes the encoded inputs into `out` (length FIXED_INPUTS + articulation count).

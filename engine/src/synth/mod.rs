@@ -9,6 +9,7 @@
 pub mod harmonic;
 pub mod host;
 pub mod noise;
+pub mod resynth;
 pub mod voice;
 
 use crate::model::Model;

@@ -1,0 +1,77 @@
+//! Speed measurements behind `rosin bench`: CPU time per voice-second and offline render speed.
+//!
+//! CPU time is the measuring thread's own (CLOCK_THREAD_CPUTIME_ID), so another process on a
+//! shared machine slows the wall clock but not the figure.
+
+use crate::model::Model;
+use crate::performance::{MidiEvent, PerformanceSettings};
+use crate::synth::Synth;
+use std::sync::Arc;
+
+/// CPU seconds used by the calling thread so far.
+pub fn thread_cpu_seconds() -> f64 {
+    #[cfg(unix)]
+    {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes into the timespec we own.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0 {
+            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
+        }
+    }
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VoiceCost {
+    pub voices: usize,
+    pub sample_rate: u32,
+    pub block: usize,
+    pub audio_seconds: f64,
+    pub cpu_seconds: f64,
+    /// CPU seconds per voice-second.
+    pub per_voice_second: f64,
+    /// Fraction of one core used by this many voices in real time.
+    pub core_fraction: f64,
+}
+
+/// Plays `voices` sustained notes (spread over the model's range, CC1 moving so smoothing and
+/// the network work for real) for `seconds` and measures CPU time.
+pub fn voice_cost(model: Arc<Model>, voices: usize, seconds: f64, sample_rate: u32, block: usize) -> VoiceCost {
+    let settings = PerformanceSettings { max_voices: voices.max(1), ..Default::default() };
+    let mut synth = Synth::new(model.clone(), settings, sample_rate as f32);
+    let [lo, hi] = model.card.key_range;
+    let span = (hi.saturating_sub(lo)).max(1) as usize;
+    for v in 0..voices {
+        let key = lo as usize + (v * 7) % (span + 1);
+        synth.handle_event(MidiEvent::NoteOn { key: key as u8, velocity: 90 });
+    }
+    let mut buf = vec![0.0f32; block];
+    let total = (seconds * sample_rate as f64) as usize;
+    // Warm-up: attacks, caches.
+    for _ in 0..(sample_rate as usize / 10 / block).max(1) {
+        synth.process(&mut buf);
+    }
+    let t0 = thread_cpu_seconds();
+    let mut done = 0;
+    let mut cc = 0u8;
+    while done < total {
+        cc = (cc + 1) % 128;
+        synth.handle_event(MidiEvent::ControlChange { cc: 1, value: cc });
+        synth.process(&mut buf);
+        done += block;
+    }
+    let cpu = thread_cpu_seconds() - t0;
+    assert_eq!(synth.active_voices(), voices, "every voice should still sound");
+    let audio = done as f64 / sample_rate as f64;
+    let per = cpu / (audio * voices.max(1) as f64);
+    VoiceCost {
+        voices,
+        sample_rate,
+        block,
+        audio_seconds: audio,
+        cpu_seconds: cpu,
+        per_voice_second: per,
+        core_fraction: cpu / audio,
+    }
+}

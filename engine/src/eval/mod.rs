@@ -1,0 +1,241 @@
+//! `rosin eval`: how close a model's renders come to held-out recordings, next to a sampler
+//! repitching the nearest trained recording and to analysis-resynthesis (the synth's ceiling);
+//! pitch accuracy; and how loudness and brightness follow CC1.
+
+pub mod metrics;
+
+use crate::analysis;
+use crate::articulation::Articulation;
+use crate::dataset::{self, NoteRecording};
+use crate::model::Model;
+use crate::performance::{MidiEvent, PerformanceSettings};
+use crate::synth::{resynth, Synth};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Settings for measurement renders: no synthetic vibrato (pitch is measured exactly), the
+/// rest at defaults.
+pub fn eval_settings() -> PerformanceSettings {
+    PerformanceSettings { default_vibrato_depth: 0, ..Default::default() }
+}
+
+/// Renders one held note of `len` samples: CC1 and velocity both at the dynamic.
+pub fn render_note(
+    model: &Arc<Model>,
+    key: u8,
+    dynamic: f32,
+    art: Articulation,
+    sample_rate: u32,
+    len: usize,
+) -> Vec<f32> {
+    let settings = PerformanceSettings { articulation: art, ..eval_settings() };
+    let mut synth = Synth::new(model.clone(), settings, sample_rate as f32);
+    let v = (dynamic * 127.0).round().clamp(1.0, 127.0) as u8;
+    synth.handle_event(MidiEvent::ControlChange { cc: 1, value: v });
+    synth.handle_event(MidiEvent::NoteOn { key, velocity: v });
+    let mut out = vec![0.0; len];
+    for chunk in out.chunks_mut(1024) {
+        synth.process(chunk);
+    }
+    out
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteResult {
+    pub articulation: Articulation,
+    pub key: u8,
+    pub layer: u8,
+    pub seconds: f32,
+    /// Multi-scale spectral distance to the recording (lower is better).
+    pub rosin: f32,
+    pub sampler: f32,
+    pub resynthesis: f32,
+    /// Key of the trained recording the sampler repitched.
+    pub sampler_source_key: u8,
+    /// Median |f0 error| of the render in cents.
+    pub f0_error_cents: Option<f32>,
+    /// Mean |loudness contour difference| in dB after level alignment (envelope shape).
+    pub loudness_shape_db: f32,
+    pub sampler_loudness_shape_db: f32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub notes: usize,
+    pub rosin: f32,
+    pub sampler: f32,
+    pub resynthesis: f32,
+    pub rosin_over_sampler: f32,
+    pub rosin_over_resynthesis: f32,
+    pub median_f0_error_cents: f32,
+    pub loudness_shape_db: f32,
+    pub sampler_loudness_shape_db: f32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DynamicsSweep {
+    pub key: u8,
+    /// (CC1 value, RMS dB, spectral centroid Hz) per step.
+    pub points: Vec<(u8, f32, f32)>,
+    pub range_db: f32,
+    pub centroid_low_hz: f32,
+    pub centroid_high_hz: f32,
+    /// Fraction of consecutive steps where loudness does not fall.
+    pub loudness_monotonic: f32,
+    pub centroid_monotonic: f32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub model: String,
+    pub instrument: String,
+    pub notes: Vec<NoteResult>,
+    pub overall: Summary,
+    pub per_articulation: Vec<(Articulation, Summary)>,
+    pub dynamics: DynamicsSweep,
+}
+
+fn summarise(notes: &[&NoteResult]) -> Summary {
+    let mean = |f: &dyn Fn(&NoteResult) -> f32| notes.iter().map(|n| f(n)).sum::<f32>() / notes.len().max(1) as f32;
+    let mut f0: Vec<f32> = notes.iter().filter_map(|n| n.f0_error_cents).collect();
+    f0.sort_by(f32::total_cmp);
+    let (r, s, c) = (mean(&|n| n.rosin), mean(&|n| n.sampler), mean(&|n| n.resynthesis));
+    Summary {
+        notes: notes.len(),
+        rosin: r,
+        sampler: s,
+        resynthesis: c,
+        rosin_over_sampler: r / s,
+        rosin_over_resynthesis: r / c,
+        median_f0_error_cents: f0.get(f0.len() / 2).copied().unwrap_or(f32::NAN),
+        loudness_shape_db: mean(&|n| n.loudness_shape_db),
+        sampler_loudness_shape_db: mean(&|n| n.sampler_loudness_shape_db),
+    }
+}
+
+/// The three signals compared for one held-out note, for plots.
+pub struct NoteAudio {
+    pub recording: Vec<f32>,
+    pub rosin: Vec<f32>,
+    pub sampler: Vec<f32>,
+    pub sample_rate: u32,
+    pub label: String,
+}
+
+/// Evaluates one held-out recording against the model and the sampler reference.
+pub fn evaluate_note(model: &Arc<Model>, rec: &NoteRecording, trained: &[&NoteRecording]) -> (NoteResult, NoteAudio) {
+    let sr = rec.sample_rate;
+    let len = rec.audio.len();
+    let dynamic = dataset::layer_dynamic(rec.layer, rec.layer_count);
+    let render = render_note(model, rec.key, dynamic, rec.articulation, sr, len);
+    let nearest = trained
+        .iter()
+        .filter(|t| t.articulation == rec.articulation && t.layer == rec.layer)
+        .min_by_key(|t| ((t.key as i32 - rec.key as i32).abs(), t.key))
+        .or_else(|| {
+            trained
+                .iter()
+                .filter(|t| t.articulation == rec.articulation)
+                .min_by_key(|t| (t.key as i32 - rec.key as i32).abs())
+        })
+        .expect("every held-out articulation has trained notes");
+    let resampled: Vec<f32> = {
+        let ratio = nearest.sample_rate as f32 / sr as f32;
+        let semitones = rec.key as f32 - nearest.key as f32 + 12.0 * ratio.log2();
+        // A sampler loops sustained samples for as long as the note is held.
+        let need = (len as f32 * (semitones / 12.0).exp2()) as usize + 8;
+        let source = metrics::looped(&nearest.audio, nearest.loop_range, need);
+        metrics::repitch(&source, semitones, len)
+    };
+    let key_hz = 440.0 * ((rec.key as f32 - 69.0) / 12.0).exp2();
+    let features = analysis::analyse_note(&rec.audio, sr, key_hz);
+    let ceiling = resynth::resynthesize(&features, sr, len, key_hz);
+
+    let render_n = metrics::match_rms(&render, &rec.audio);
+    let sampler_n = metrics::match_rms(&resampled, &rec.audio);
+    let ceiling_n = metrics::match_rms(&ceiling, &rec.audio);
+    let (f0, _) = analysis::estimate_f0(&render, sr, key_hz);
+    let window = (sr / 50) as usize;
+    let result = NoteResult {
+        articulation: rec.articulation,
+        key: rec.key,
+        layer: rec.layer,
+        seconds: len as f32 / sr as f32,
+        rosin: metrics::multiscale_spectral_distance(&rec.audio, &render_n, sr),
+        sampler: metrics::multiscale_spectral_distance(&rec.audio, &sampler_n, sr),
+        resynthesis: metrics::multiscale_spectral_distance(&rec.audio, &ceiling_n, sr),
+        sampler_source_key: nearest.key,
+        f0_error_cents: analysis::median_abs_cents(&f0, key_hz),
+        loudness_shape_db: metrics::loudness_shape_error(&rec.audio, &render, window),
+        sampler_loudness_shape_db: metrics::loudness_shape_error(&rec.audio, &resampled, window),
+    };
+    let audio = NoteAudio {
+        recording: rec.audio.clone(),
+        rosin: render_n,
+        sampler: sampler_n,
+        sample_rate: sr,
+        label: format!("{} key {} layer {}", rec.articulation, rec.key, rec.layer),
+    };
+    (result, audio)
+}
+
+/// CC1 swept from 0 to 127 on a sustained note in the middle of the model's range.
+pub fn dynamics_sweep(model: &Arc<Model>, sample_rate: u32) -> DynamicsSweep {
+    let [lo, hi] = model.card.key_range;
+    let key = ((lo as u16 + hi as u16) / 2) as u8;
+    let steps: Vec<u8> = (0..=127).step_by(8).chain(std::iter::once(127)).collect();
+    let points: Vec<(u8, f32, f32)> = steps
+        .iter()
+        .map(|&cc| {
+            // Each value held long enough for smoothing and the attack to settle.
+            let audio =
+                render_note(model, key, cc as f32 / 127.0, Articulation::Sustain, sample_rate, sample_rate as usize);
+            let steady = &audio[sample_rate as usize / 2..];
+            (cc, metrics::db(metrics::rms(steady)), metrics::spectral_centroid(steady, sample_rate))
+        })
+        .collect();
+    let mono = |i: usize| {
+        points.windows(2).filter(|w| if i == 1 { w[1].1 >= w[0].1 - 0.1 } else { w[1].2 >= w[0].2 * 0.99 }).count()
+            as f32
+            / (points.len() - 1) as f32
+    };
+    DynamicsSweep {
+        key,
+        range_db: points.last().unwrap().1 - points[0].1,
+        centroid_low_hz: points[0].2,
+        centroid_high_hz: points.last().unwrap().2,
+        loudness_monotonic: mono(1),
+        centroid_monotonic: mono(2),
+        points,
+    }
+}
+
+/// Evaluates a model on the held-out recordings of its instrument among `recordings`.
+pub fn evaluate(model: &Arc<Model>, instrument: &str, recordings: &[NoteRecording]) -> (Report, Vec<NoteAudio>) {
+    let mine: Vec<NoteRecording> = recordings
+        .iter()
+        .filter(|r| r.instrument == instrument && model.card.articulation_slot(r.articulation).is_some())
+        .cloned()
+        .collect();
+    let (train, held) = dataset::split(mine);
+    let trained: Vec<&NoteRecording> = train.iter().collect();
+    let (notes, audio): (Vec<NoteResult>, Vec<NoteAudio>) =
+        held.iter().map(|r| evaluate_note(model, r, &trained)).unzip();
+    let per_articulation = Articulation::ALL
+        .iter()
+        .filter_map(|&a| {
+            let sel: Vec<&NoteResult> = notes.iter().filter(|n| n.articulation == a).collect();
+            (!sel.is_empty()).then(|| (a, summarise(&sel)))
+        })
+        .collect();
+    let overall = summarise(&notes.iter().collect::<Vec<_>>());
+    let report = Report {
+        model: model.card.name.clone(),
+        instrument: instrument.to_string(),
+        dynamics: dynamics_sweep(model, 44_100),
+        notes,
+        overall,
+        per_articulation,
+    };
+    (report, audio)
+}

@@ -1,0 +1,321 @@
+//! `rosin train`: fits a section's control network to analysed recordings with candle.
+//!
+//! Supervised on analysed frames: the network sees (pitch, dynamic, articulation, time since
+//! onset, ...) and predicts the frame's level and spectral envelopes. Sequences always start at
+//! the note onset, because the real-time voice starts its GRU from zero at note-on; long notes
+//! are trained in chunks with the state carried over (truncated backpropagation through time).
+//! Release and legato inputs never occur in the recordings (no recorded releases or
+//! transitions), so random sequences are marked released or legato with unchanged targets: the
+//! network learns that they do not change the timbre, and the synthesizer's release envelope
+//! does the rest.
+
+pub mod data;
+pub mod net;
+
+use crate::articulation::Articulation;
+use crate::bands::BandLayout;
+use crate::dataset::store::{Manifest, PreparedNote};
+use crate::model::card::{ModelCard, NetworkShape, TrainingInfo, CONTROL_RATE_HZ, FORMAT_VERSION};
+use crate::model::inputs::compress_time;
+use crate::model::Model;
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use data::Sequence;
+
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    pub name: String,
+    pub instrument: String,
+    pub input_hidden: usize,
+    pub gru_hidden: usize,
+    pub output_hidden: usize,
+    pub batch: usize,
+    pub chunk: usize,
+    /// Stop after this many optimiser steps, or this much wall time, whichever comes first.
+    pub max_steps: usize,
+    pub max_seconds: f64,
+    pub learning_rate: f64,
+    pub seed: u64,
+    pub command: String,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            name: "Model".into(),
+            instrument: String::new(),
+            input_hidden: 64,
+            gru_hidden: 128,
+            output_hidden: 128,
+            batch: 16,
+            chunk: 100,
+            max_steps: 100_000,
+            max_seconds: 480.0,
+            learning_rate: 3e-3,
+            seed: 1,
+            command: String::new(),
+        }
+    }
+}
+
+/// Progress after each optimiser step.
+pub struct Progress {
+    pub step: usize,
+    pub elapsed: f64,
+    pub fraction: f64,
+    pub loss: f32,
+}
+
+pub struct TrainResult {
+    pub model: Model,
+    /// (step, training loss averaged over recent steps).
+    pub train_curve: Vec<(usize, f32)>,
+    /// (step, held-out frame loss).
+    pub heldout_curve: Vec<(usize, f32)>,
+    pub steps: usize,
+    pub seconds: f64,
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+/// The card for a model trained on `train` notes of one instrument.
+pub fn make_card(
+    cfg: &TrainConfig,
+    manifest: &Manifest,
+    train: &[PreparedNote],
+    held_out: &[PreparedNote],
+) -> ModelCard {
+    let mut articulations: Vec<Articulation> = train.iter().map(|n| n.entry.articulation).collect();
+    articulations.sort();
+    articulations.dedup();
+    let harmonic_bands: BandLayout = manifest.harmonic_bands;
+    let noise_bands: BandLayout = manifest.noise_bands;
+    let keys = train.iter().map(|n| n.entry.key);
+    let max_layers = train.iter().map(|n| n.entry.layer_count).max().unwrap_or(1);
+    let mut held: Vec<String> = held_out
+        .iter()
+        .map(|n| format!("{} key {} layer {} ({})", n.entry.articulation, n.entry.key, n.entry.layer, n.entry.source))
+        .collect();
+    held.sort();
+    ModelCard {
+        format_version: FORMAT_VERSION,
+        name: cfg.name.clone(),
+        instrument: cfg.instrument.clone(),
+        control_rate_hz: CONTROL_RATE_HZ,
+        network: NetworkShape {
+            inputs: NetworkShape::inputs_for(articulations.len()),
+            input_hidden: cfg.input_hidden,
+            gru_hidden: cfg.gru_hidden,
+            output_hidden: cfg.output_hidden,
+            outputs: NetworkShape::outputs_for(&harmonic_bands, &noise_bands),
+        },
+        articulations,
+        harmonic_bands,
+        noise_bands,
+        key_range: [keys.clone().min().unwrap_or(0), keys.max().unwrap_or(127)],
+        layer_dynamics: (0..max_layers).map(|l| crate::dataset::layer_dynamic(l, max_layers)).collect(),
+        training: TrainingInfo {
+            source: manifest.source.clone(),
+            licence: manifest.licence.clone(),
+            command: cfg.command.clone(),
+            held_out: held,
+            notes: String::new(),
+        },
+        metrics: Default::default(),
+    }
+}
+
+/// A batch chunk: inputs (B, T, I), targets (B, T, Y), mask (B, T, 1).
+struct Chunk {
+    x: Tensor,
+    y: Tensor,
+    mask: Tensor,
+}
+
+/// Cuts a batch of sequences (padded to the longest) into chunks of `chunk` frames, applying
+/// the release/legato augmentation.
+fn batch_chunks(
+    seqs: &[&Sequence],
+    chunk: usize,
+    ni: usize,
+    no: usize,
+    mean: &[f32],
+    std: &[f32],
+    rng: &mut Rng,
+    dev: &Device,
+) -> candle_core::Result<Vec<Chunk>> {
+    let b = seqs.len();
+    let longest = seqs.iter().map(|s| s.frames).max().unwrap_or(0);
+    let mut x = vec![0.0f32; b * longest * ni];
+    let mut y = vec![0.0f32; b * longest * no];
+    let mut m = vec![0.0f32; b * longest];
+    for (i, s) in seqs.iter().enumerate() {
+        let release_at = if rng.unit() < 0.25 { Some(rng.below(s.frames)) } else { None };
+        let legato = s.is_long && rng.unit() < 0.2;
+        for t in 0..s.frames {
+            let xr = &mut x[(i * longest + t) * ni..(i * longest + t + 1) * ni];
+            xr.copy_from_slice(&s.inputs[t * ni..(t + 1) * ni]);
+            if let Some(r) = release_at.filter(|&r| t >= r) {
+                xr[3] = compress_time((t - r) as f32 / CONTROL_RATE_HZ);
+                xr[4] = 1.0;
+            }
+            if legato {
+                xr[5] = 1.0;
+            }
+            let yr = &mut y[(i * longest + t) * no..(i * longest + t + 1) * no];
+            for (k, v) in yr.iter_mut().enumerate() {
+                *v = (s.targets[t * no + k] - mean[k]) / std[k];
+            }
+            m[i * longest + t] = 1.0;
+        }
+    }
+    let x = Tensor::from_vec(x, (b, longest, ni), dev)?;
+    let y = Tensor::from_vec(y, (b, longest, no), dev)?;
+    let m = Tensor::from_vec(m, (b, longest, 1), dev)?;
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    while start < longest {
+        let len = chunk.min(longest - start);
+        chunks.push(Chunk { x: x.narrow(1, start, len)?, y: y.narrow(1, start, len)?, mask: m.narrow(1, start, len)? });
+        start += len;
+    }
+    Ok(chunks)
+}
+
+fn masked_l1(pred: &Tensor, target: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    let no = pred.dim(2)? as f64;
+    let diff = (pred - target)?.abs()?.broadcast_mul(mask)?;
+    let count = (mask.sum_all()? * no)?;
+    diff.sum_all()?.div(&count.clamp(1.0, f64::INFINITY)?)
+}
+
+/// Mean L1 (standardised units) of the network on whole sequences, without training.
+fn evaluate(
+    net: &net::TrainNet,
+    seqs: &[Sequence],
+    mean: &[f32],
+    std: &[f32],
+    dev: &Device,
+) -> candle_core::Result<f32> {
+    let (ni, no) = (net.shape.inputs, net.shape.outputs);
+    let mut total = 0.0f64;
+    let mut count = 0.0f64;
+    for s in seqs {
+        let x = Tensor::from_slice(&s.inputs, (1, s.frames, ni), dev)?;
+        let y: Vec<f32> = s.targets.iter().enumerate().map(|(i, v)| (v - mean[i % no]) / std[i % no]).collect();
+        let y = Tensor::from_vec(y, (1, s.frames, no), dev)?;
+        let mut h = Tensor::zeros((1, net.shape.gru_hidden), DType::F32, dev)?;
+        let mut start = 0;
+        while start < s.frames {
+            let len = 250.min(s.frames - start);
+            let (p, h2) = net.forward(&x.narrow(1, start, len)?, &h)?;
+            h = h2.detach();
+            let d = (p - y.narrow(1, start, len)?)?.abs()?.sum_all()?.to_scalar::<f32>()?;
+            total += d as f64;
+            count += (len * no) as f64;
+            start += len;
+        }
+    }
+    Ok((total / count.max(1.0)) as f32)
+}
+
+/// Trains one model on `train` notes (all of one instrument); `held_out` notes are only
+/// evaluated, never trained on.
+pub fn train(
+    cfg: &TrainConfig,
+    manifest: &Manifest,
+    train: &[PreparedNote],
+    held_out: &[PreparedNote],
+    mut progress: impl FnMut(&Progress),
+) -> candle_core::Result<TrainResult> {
+    let dev = Device::Cpu;
+    let card = make_card(cfg, manifest, train, held_out);
+    let shape = card.network;
+    let seqs: Vec<Sequence> = train.iter().map(|n| data::build_sequence(n, &card)).collect();
+    let held_seqs: Vec<Sequence> = held_out
+        .iter()
+        .filter(|n| card.articulation_slot(n.entry.articulation).is_some())
+        .map(|n| data::build_sequence(n, &card))
+        .collect();
+    let (mean, std) = data::target_stats(&seqs, shape.outputs);
+    let net = net::TrainNet::new(shape, &dev)?;
+    let mut opt =
+        AdamW::new(net.vars(), ParamsAdamW { lr: cfg.learning_rate, weight_decay: 1e-5, ..Default::default() })?;
+
+    // Batches of notes of similar length waste little on padding.
+    let mut order: Vec<usize> = (0..seqs.len()).collect();
+    order.sort_by_key(|&i| seqs[i].frames);
+    let batches: Vec<Vec<usize>> = order.chunks(cfg.batch.max(1)).map(|c| c.to_vec()).collect();
+    let mut rng = Rng(cfg.seed.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1);
+    let started = std::time::Instant::now();
+    let mut step = 0;
+    let mut train_curve = Vec::new();
+    let mut heldout_curve = Vec::new();
+    let mut recent = Vec::new();
+    let eval_every = 100;
+    'outer: loop {
+        let batch = &batches[rng.below(batches.len())];
+        let picked: Vec<&Sequence> = batch.iter().map(|&i| &seqs[i]).collect();
+        let chunks = batch_chunks(&picked, cfg.chunk, shape.inputs, shape.outputs, &mean, &std, &mut rng, &dev)?;
+        let mut h = Tensor::zeros((picked.len(), shape.gru_hidden), DType::F32, &dev)?;
+        for c in chunks {
+            let elapsed = started.elapsed().as_secs_f64();
+            let fraction = (step as f64 / cfg.max_steps as f64).max(elapsed / cfg.max_seconds);
+            if fraction >= 1.0 {
+                break 'outer;
+            }
+            // Cosine decay to a tenth of the initial rate over the run.
+            let lr = cfg.learning_rate * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * fraction).cos()));
+            opt.set_learning_rate(lr);
+            let (pred, h_next) = net.forward(&c.x, &h)?;
+            let loss = masked_l1(&pred, &c.y, &c.mask)?;
+            opt.backward_step(&loss)?;
+            h = h_next.detach();
+            let l = loss.to_scalar::<f32>()?;
+            recent.push(l);
+            step += 1;
+            if step % 20 == 0 {
+                train_curve.push((step, recent.iter().sum::<f32>() / recent.len() as f32));
+                recent.clear();
+            }
+            if step % eval_every == 0 && !held_seqs.is_empty() {
+                heldout_curve.push((step, evaluate(&net, &held_seqs, &mean, &std, &dev)?));
+            }
+            progress(&Progress { step, elapsed, fraction, loss: l });
+        }
+    }
+    if !held_seqs.is_empty() {
+        heldout_curve.push((step, evaluate(&net, &held_seqs, &mean, &std, &dev)?));
+    }
+    let weights = net.export(&mean, &std)?;
+    let mut card = card;
+    card.metrics.insert("training_steps".into(), step.into());
+    card.metrics.insert("training_seconds".into(), (started.elapsed().as_secs_f64().round()).into());
+    if let Some(&(_, l)) = train_curve.last() {
+        card.metrics.insert("train_frame_l1".into(), serde_json::json!(l));
+    }
+    if let Some(&(_, l)) = heldout_curve.last() {
+        card.metrics.insert("heldout_frame_l1".into(), serde_json::json!(l));
+    }
+    Ok(TrainResult {
+        model: Model::new(card, weights),
+        train_curve,
+        heldout_curve,
+        steps: step,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

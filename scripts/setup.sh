@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what Rosin's data, plots and tests need beyond the Rust toolchain, on Debian/Ubuntu:
+#  - musescore-general-soundfont-lossless: the VSCO2 section-string recordings (training, eval, dataset tests)
+#  - fonts-dejavu-core: labels in PNG plots
+#  - fluidsynth: the sampler reference in benchmarks
+# Idempotent: installs only what is missing. Uses sudo when not root.
+set -euo pipefail
+
+packages=(musescore-general-soundfont-lossless fonts-dejavu-core fluidsynth)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup: system packages present (${packages[*]})"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Rebuilds the shipped models in model-weights/ from the VSCO2 recordings:
+# dataset analysis, then one model per section, two sections at a time (one core each).
+# Usage: bash scripts/train-all.sh [minutes per section, default 8]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+minutes=${1:-8}
+bash scripts/setup.sh
+cargo build --release -p rosin-engine --bin rosin
+rosin=target/release/rosin
+$rosin dataset -o dataset-cache/vsco2-strings --quiet
+mkdir -p model-weights
+train() {
+  CANDLE_NUM_THREADS=1 $rosin train --dataset dataset-cache/vsco2-strings --instrument "$1" \
+    -o "model-weights/$1.safetensors" --minutes "$minutes" --quiet
+}
+train violins & train violas & wait
+train celli & train basses & wait
