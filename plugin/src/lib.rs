@@ -27,6 +27,7 @@ pub struct Rosin {
     params: Arc<RosinParams>,
     shared: Arc<Shared>,
     loader: Sender<LoaderRequest>,
+    loader_thread: Option<std::thread::JoinHandle<()>>,
     synth: Option<Synth>,
     /// A replaced model the return queue had no room for; handed back on a later block.
     pending_garbage: Option<PreparedModel>,
@@ -61,13 +62,14 @@ impl Default for Rosin {
         let params = Arc::new(RosinParams::default());
         let shared = Arc::new(Shared::default());
         let (tx, rx) = shared::channel();
-        shared::spawn_loader(shared.clone(), params.clone(), rx);
+        let loader_thread = shared::spawn_loader(shared.clone(), params.clone(), rx);
         Rosin {
             last: Controls::of(&params),
             defaults: Controls::of(&params),
             params,
             shared,
             loader: tx,
+            loader_thread,
             synth: None,
             pending_garbage: None,
             noise_scratch: [0.0; METER_BANDS],
@@ -111,6 +113,15 @@ impl Rosin {
             if let Err(old) = self.shared.garbage.push(old) {
                 self.pending_garbage = Some(old);
             }
+        }
+    }
+}
+
+impl Drop for Rosin {
+    fn drop(&mut self) {
+        self.shared.shutdown.store(true, Ordering::Release);
+        if let Some(t) = self.loader_thread.take() {
+            let _ = t.join();
         }
     }
 }

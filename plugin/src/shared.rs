@@ -67,6 +67,8 @@ pub struct Shared {
     pub sample_rate_bits: std::sync::atomic::AtomicU32,
     pub voice_slots: AtomicUsize,
     pub active: AtomicBool,
+    /// Tells the loader thread to finish (the plugin is being destroyed).
+    pub shutdown: AtomicBool,
     /// Source whose model the engine has (or is being handed), and the last one that failed.
     pub loaded: Mutex<Loaded>,
     pub status: Mutex<ModelStatus>,
@@ -87,6 +89,7 @@ impl Default for Shared {
             sample_rate_bits: 0.into(),
             voice_slots: AtomicUsize::new(0),
             active: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
             loaded: Mutex::new(Loaded::default()),
             status: Mutex::new(ModelStatus::default()),
             meter: Meter::default(),
@@ -142,13 +145,23 @@ impl Shared {
     }
 }
 
-/// Starts the loader thread. It ends when every sender of `requests` is gone.
-pub fn spawn_loader(shared: Arc<Shared>, params: Arc<RosinParams>, requests: Receiver<LoaderRequest>) {
+/// Starts the loader thread. It ends when [`Shared::shutdown`] is set or every sender of
+/// `requests` is gone; the plugin joins it before it is destroyed, so no code of this library
+/// runs after the host unloads it.
+pub fn spawn_loader(
+    shared: Arc<Shared>,
+    params: Arc<RosinParams>,
+    requests: Receiver<LoaderRequest>,
+) -> Option<std::thread::JoinHandle<()>> {
     let spawned = std::thread::Builder::new()
         .name("rosin-model-loader".into())
         .spawn(move || loader_loop(&shared, &params, &requests));
-    if let Err(e) = spawned {
-        nice_plug::nice_log!("Rosin: cannot start the model loader thread: {e}");
+    match spawned {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            nice_plug::nice_log!("Rosin: cannot start the model loader thread: {e}");
+            None
+        }
     }
 }
 
@@ -157,7 +170,7 @@ pub fn channel() -> (Sender<LoaderRequest>, Receiver<LoaderRequest>) {
 }
 
 fn loader_loop(shared: &Shared, params: &RosinParams, requests: &Receiver<LoaderRequest>) {
-    loop {
+    while !shared.shutdown.load(Ordering::Acquire) {
         match requests.recv_timeout(Duration::from_millis(25)) {
             Ok(LoaderRequest::LoadFile(path)) => {
                 let source = ModelSource::File { path: path.clone() };
