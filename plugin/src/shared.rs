@@ -249,3 +249,70 @@ fn install(shared: &Shared, source: ModelSource, model: Model, force: bool) {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model_source::ModelRecord;
+
+    fn wait_for(mut cond: impl FnMut() -> bool) -> bool {
+        for _ in 0..400 {
+            if cond() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
+    /// The editor's "Load model" path: a bad file reports its error and changes nothing; a good
+    /// one is prepared for the running engine, queued for the audio thread and recorded in the
+    /// state; what the audio thread hands back is dropped by the loader.
+    #[test]
+    fn loading_files_through_the_loader_thread() {
+        let shared = Arc::new(Shared::default());
+        let params = Arc::new(RosinParams::default());
+        {
+            let mut loaded = shared.lock_loaded();
+            let model = shared.load_for_activation(&params, &mut loaded);
+            shared.sample_rate_bits.store(48_000f32.to_bits(), Ordering::Release);
+            shared.voice_slots.store(8, Ordering::Release);
+            shared.active.store(true, Ordering::Release);
+            drop(model);
+        }
+        let (tx, rx) = channel();
+        let thread = spawn_loader(shared.clone(), params.clone(), rx).unwrap();
+
+        let dir = std::env::temp_dir().join(format!("rosin-plugin-loader-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bad = dir.join("bad.safetensors");
+        std::fs::write(&bad, b"not a model").unwrap();
+        tx.send(LoaderRequest::LoadFile(bad.clone())).unwrap();
+        assert!(wait_for(|| shared.status.lock().unwrap().error.is_some()), "no error reported");
+        let error = shared.status.lock().unwrap().error.clone().unwrap();
+        assert!(error.contains("bad.safetensors"), "error does not name the file: {error}");
+        assert!(shared.to_audio.is_empty(), "a bad file must not reach the audio thread");
+        assert_eq!(params.model.read().unwrap().source, ModelRecord::default().source);
+
+        let good = dir.join("good.safetensors");
+        let mut model = model_source::fallback_model();
+        model.card.name = "Test model".into();
+        model.save(&good).unwrap();
+        tx.send(LoaderRequest::LoadFile(good.clone())).unwrap();
+        assert!(wait_for(|| !shared.to_audio.is_empty()), "the good model never reached the queue");
+        let prepared = shared.to_audio.pop().unwrap();
+        assert_eq!(prepared.model().card.name, "Test model");
+        let status = shared.status.lock().unwrap().clone();
+        assert!(status.error.is_none());
+        assert_eq!(status.source, ModelSource::File { path: good.clone() });
+        assert_eq!(params.model.read().unwrap().source, ModelSource::File { path: good.clone() });
+
+        // The audio thread hands the replaced model back; the loader drops it.
+        shared.garbage.push(prepared).ok().unwrap();
+        assert!(wait_for(|| shared.garbage.is_empty()));
+
+        shared.shutdown.store(true, Ordering::Release);
+        thread.join().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
