@@ -85,9 +85,9 @@ mod tests {
         assert!((b.centre(0) - 25.0).abs() < 1e-3);
         assert!((b.centre(b.count - 1) - 20_000.0).abs() < 0.1);
         for i in 0..b.count - 1 {
+            // A centre may land a rounding error below its index: check the position it denotes.
             let p = b.position(b.centre(i));
-            assert_eq!(p.lower, i);
-            assert!(p.frac.abs() < 1e-3);
+            assert!((p.lower as f32 + p.frac - i as f32).abs() < 1e-3, "band {i}: {p:?}");
         }
         let env: Vec<f32> = (0..b.count).map(|i| i as f32).collect();
         let mid = (b.centre(10) * b.centre(11)).sqrt();

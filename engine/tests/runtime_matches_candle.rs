@@ -16,8 +16,8 @@ fn candle_forward(model_bytes: &[u8], xs: &[Vec<f32>]) -> Vec<Vec<f32>> {
     for x in xs {
         let x = Tensor::from_slice(x, (1, x.len()), &dev).unwrap();
         let a = lin(&x, "input.weight", "input.bias").relu().unwrap();
-        let gi = lin(&a, "gru.weight_ih", "gru.bias_ih").unwrap();
-        let gh = lin(&h, "gru.weight_hh", "gru.bias_hh").unwrap();
+        let gi = lin(&a, "gru.weight_ih", "gru.bias_ih");
+        let gh = lin(&h, "gru.weight_hh", "gru.bias_hh");
         let part = |g: &Tensor, i: usize| g.narrow(1, i * h_size, h_size).unwrap();
         let r = candle_nn::ops::sigmoid(&(part(&gi, 0) + part(&gh, 0)).unwrap()).unwrap();
         let z = candle_nn::ops::sigmoid(&(part(&gi, 1) + part(&gh, 1)).unwrap()).unwrap();
@@ -25,7 +25,7 @@ fn candle_forward(model_bytes: &[u8], xs: &[Vec<f32>]) -> Vec<Vec<f32>> {
         h = ((z.ones_like().unwrap() - &z).unwrap() * n).unwrap().add(&(z * &h).unwrap()).unwrap();
         let hx = Tensor::cat(&[&h, &x], 1).unwrap();
         let o = lin(&hx, "hidden.weight", "hidden.bias").relu().unwrap();
-        let y = lin(&o, "output.weight", "output.bias").unwrap();
+        let y = lin(&o, "output.weight", "output.bias");
         let y = y.broadcast_mul(&t("output.std")).unwrap().broadcast_add(&t("output.mean")).unwrap();
         outs.push(y.flatten_all().unwrap().to_vec1::<f32>().unwrap());
     }

@@ -10,6 +10,10 @@
 //!   lag), so `S = 2 Σ|E|² / (fs_w Σw² ΣG)` over a band's bins (`fs_w = M·f0`, the warped
 //!   sampling rate). Only bins at least a third of the way to the next partial are used, so a
 //!   partial that does not cancel perfectly (amplitude change, inharmonicity) contributes little.
+//!   A band holds few independent bins at low frequencies, and the log of a few exponentials is
+//!   biased low, so `N_b` gets the Gamma-distribution correction `ln n − ψ(n)` (n: the band's
+//!   effective degrees of freedom). N is then unbiased on average over frames (the quantity a
+//!   model trained with a squared loss learns); its per-frame median sits a few tenths of a dB high.
 //! - Then harmonics: the energy in partial k's cell (all bins within ±f0/2 of k·f0), minus the
 //!   noise energy that cell holds by the noise estimate, converted to peak amplitude by Parseval
 //!   (`a² = 4 P / (N Σw²)`). Energy rather than the peak bin makes the estimate immune to where
@@ -58,6 +62,8 @@ pub(crate) struct WarpedPair {
     prefix: Vec<f64>,
     /// Comb noise power gain per bin where the bin is used for noise, 0 where it is not.
     gain: Vec<f32>,
+    /// ρ²(d): squared correlation of the noise in bins d apart (transform of w², normalised).
+    corr2: Vec<f64>,
 }
 
 impl WarpedPair {
@@ -82,6 +88,20 @@ impl WarpedPair {
                     0.0
                 }
             })
+            .collect::<Vec<f32>>();
+        // Correlation of the noise at bins d apart: |transform of w²| at d, normalised.
+        let reach = (8.0 * n_fft as f64 / n_win as f64).ceil() as usize + 1;
+        let corr2: Vec<f64> = (0..=reach)
+            .map(|d| {
+                let w = std::f64::consts::TAU * d as f64 / n_fft as f64;
+                let (mut re, mut im) = (0.0, 0.0);
+                for (j, &v) in window.iter().enumerate() {
+                    let v2 = (v as f64).powi(2);
+                    re += v2 * (w * j as f64).cos();
+                    im -= v2 * (w * j as f64).sin();
+                }
+                (re * re + im * im) / (sum_w2 * sum_w2)
+            })
             .collect();
         WarpedPair {
             m,
@@ -96,6 +116,7 @@ impl WarpedPair {
             power: vec![0.0; bins],
             prefix: vec![0.0; bins + 1],
             gain,
+            corr2,
             fft,
         }
     }
@@ -155,6 +176,8 @@ pub(crate) struct Envelopes {
     /// Per partial (index k−1): ln peak amplitude and squared peak amplitude.
     ln_amp: Vec<f64>,
     amp2: Vec<f64>,
+    /// Degrees of freedom of each noise band's estimate (see `dof`).
+    dof_cache: Vec<Option<(usize, usize, f64)>>,
 }
 
 impl Envelopes {
@@ -172,6 +195,7 @@ impl Envelopes {
             ln_k: (1..=max_partials).map(|k| (k as f64).ln()).collect(),
             ln_amp: vec![0.0; max_partials],
             amp2: vec![0.0; max_partials],
+            dof_cache: vec![None; noise.count],
         }
     }
 
@@ -182,8 +206,6 @@ impl Envelopes {
         let hz_per_bin = fs_w / pair.n_fft as f64;
         let max_bin = ((NOISE_MAX_FRACTION_OF_FS * fs / hz_per_bin) as usize).min(pair.bins() - 2);
         let scale = 2.0 / (fs_w * pair.sum_w2);
-        // Independent estimates: about one per 2 window bins (the window's noise bandwidth).
-        let bins_per_dof = 2.0 * pair.n_fft as f64 / (PERIODS_PER_WINDOW * pair.m as f64);
         for (b, o) in out.iter_mut().enumerate().take(self.noise.count) {
             let lo = ((self.noise_edges[b] / hz_per_bin).ceil() as usize).max(1);
             let hi = ((self.noise_edges[b + 1] / hz_per_bin).ceil() as usize).min(max_bin + 1);
@@ -201,13 +223,43 @@ impl Envelopes {
                 continue;
             }
             let psd = scale * se / sg;
-            // E[ln(mean of n exponentials)] = ln(mean) − (ln n − ψ(n)): undo that bias so the
-            // envelope is unbiased in the log domain where the model learns it.
-            let n = (cnt as f64 / bins_per_dof).max(1.0);
-            let bias = 1.0 / (2.0 * n) + 1.0 / (12.0 * n * n);
+            // The estimate is spread like a Gamma variable of shape n (n independent exponentials),
+            // for which E[ln] = ln(mean) − (ln n − ψ(n)): undo that bias so the envelope is
+            // unbiased in the log domain where the model learns it.
+            let n = self.dof(pair, b, lo, hi);
+            let bias = n.ln() - digamma(n);
             *o = ((0.5 * (psd.ln() + bias)) as f32).max(NOISE_FLOOR);
         }
         fill_gaps(out, NOISE_FLOOR);
+    }
+
+    /// Independent exponentials the noise estimate of band `b` (bins `lo..hi`) is worth:
+    /// `(Σ g)² / Σ_ij g_i g_j ρ²(i−j)` over the band's noise bins. Cached per band: recomputed
+    /// when a narrow band's bin range changes, or a wide band's width by more than 10% (its
+    /// bias correction is small and varies slowly with width).
+    fn dof(&mut self, pair: &WarpedPair, b: usize, lo: usize, hi: usize) -> f64 {
+        if let Some((clo, chi, n)) = self.dof_cache[b] {
+            let (w, cw) = (hi.saturating_sub(lo), chi.saturating_sub(clo));
+            let same = if cw < 40 { (clo, chi) == (lo, hi) } else { w.abs_diff(cw) * 10 <= cw };
+            if same {
+                return n;
+            }
+        }
+        let (mut s1, mut s2) = (0.0, 0.0);
+        let reach = pair.corr2.len() - 1;
+        for i in lo..hi.max(lo) {
+            let gi = pair.gain[i] as f64;
+            if gi <= 0.0 {
+                continue;
+            }
+            s1 += gi;
+            for j in i.saturating_sub(reach).max(lo)..(i + reach + 1).min(hi) {
+                s2 += gi * pair.gain[j] as f64 * pair.corr2[i.abs_diff(j)];
+            }
+        }
+        let n = if s2 > 0.0 { (s1 * s1 / s2).max(0.5) } else { 1.0 };
+        self.dof_cache[b] = Some((lo, hi, n));
+        n
     }
 
     /// Harmonic envelope `H_b` (ln peak amplitude at band centres) of a frame whose local f0 is
@@ -370,6 +422,17 @@ impl Envelopes {
             }
         }
     }
+}
+
+/// ψ(x) for x > 0: recurrence up to x ≥ 6, then the asymptotic series.
+fn digamma(mut x: f64) -> f64 {
+    let mut acc = 0.0;
+    while x < 6.0 {
+        acc -= 1.0 / x;
+        x += 1.0;
+    }
+    let inv2 = 1.0 / (x * x);
+    acc + x.ln() - 0.5 / x - inv2 * (1.0 / 12.0 - inv2 * (1.0 / 120.0 - inv2 / 252.0))
 }
 
 /// Replace NaN entries (bands that got no bins) by linear interpolation between the nearest

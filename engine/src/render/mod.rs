@@ -157,6 +157,10 @@ pub fn render_track(plan: &TrackPlan, end_sample: u64, opts: &RenderOptions, pro
             break;
         }
     }
+    // The loop stops on a block boundary; cut where the sound ends so the length, like the
+    // samples, does not depend on the block size.
+    let last_sound = audio.iter().rposition(|x| *x != 0.0).map_or(0, |i| i + 1);
+    audio.truncate((last_sound.max(end_sample as usize)).min(tail_limit as usize));
     audio
 }
 
@@ -186,13 +190,17 @@ pub fn render_song(plans: &[TrackPlan], song: &MidiSong, opts: &RenderOptions, p
         .collect()
 }
 
-/// Sum of the stems.
+/// Gain of the mix bus: four sections at ff sum past full scale, so the mix leaves 6 dB of
+/// headroom (stems are written as rendered).
+pub const MIX_GAIN: f32 = 0.5;
+
+/// Sum of the stems times [`MIX_GAIN`].
 pub fn mix(stems: &[Stem]) -> Vec<f32> {
     let len = stems.iter().map(|s| s.audio.len()).max().unwrap_or(0);
     let mut out = vec![0.0f32; len];
     for s in stems {
         for (o, x) in out.iter_mut().zip(&s.audio) {
-            *o += x;
+            *o += x * MIX_GAIN;
         }
     }
     out

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what it needs (Debian packages via
+# scripts/setup.sh, Python packages into .venv via scripts/setup-test-deps.sh), bundles the
+# plugin, then runs every Rust test (engine, CLI, CLAP host, allocation storm) and the VST3 test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+bash scripts/setup.sh
+bash scripts/setup-test-deps.sh
+# Plugin bundles first: the CLAP host tests load them.
+cargo xtask bundle rosin --release
+cargo build -p rosin --profile alloccheck --features assert_process_allocs
+cargo test --workspace --release
+ROSIN_VST3="$PWD/target/bundled/Rosin.vst3" .venv/bin/python -m pytest -q tests/vst3
