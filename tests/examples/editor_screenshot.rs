@@ -45,9 +45,9 @@ fn main() {
     let processor = plugin.activate(|_, _| (), config).expect("activate");
 
     let gui = plugin.plugin_handle().get_extension::<PluginGui>().expect("gui extension");
-    gui.create(&mut plugin.plugin_handle(), GuiConfiguration { api_type: GuiApiType::X11, is_floating: false })
+    gui.create(&plugin.plugin_handle(), GuiConfiguration { api_type: GuiApiType::X11, is_floating: false })
         .expect("gui create");
-    if let Some(size) = gui.get_size(&mut plugin.plugin_handle()) {
+    if let Some(size) = gui.get_size(&plugin.plugin_handle()) {
         conn.configure_window(
             win,
             &x11rb::protocol::xproto::ConfigureWindowAux::new().width(size.width).height(size.height),
@@ -56,8 +56,8 @@ fn main() {
         conn.flush().unwrap();
     }
     // SAFETY: `win` is a live X11 window of this process's connection, kept until the end.
-    unsafe { gui.set_parent(&mut plugin.plugin_handle(), ClapWindow::from_x11_handle(win as _)) }.expect("set parent");
-    gui.show(&mut plugin.plugin_handle()).expect("show");
+    unsafe { gui.set_parent(&plugin.plugin_handle(), ClapWindow::from_x11_handle(win as _)) }.expect("set parent");
+    gui.show(&plugin.plugin_handle()).expect("show");
 
     // Play a chord while the editor draws.
     let mut processor = processor.start_processing().expect("start");

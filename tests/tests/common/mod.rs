@@ -44,19 +44,32 @@ impl HostGuiImpl for TestShared {
     fn closed(&self, _was_destroyed: bool) {}
 }
 
+/// Where the bundled `Rosin.clap` is: `$ROSIN_CLAP`, or `<target>/bundled/Rosin.clap`.
 pub fn bundle_path() -> PathBuf {
     if let Some(p) = std::env::var_os("ROSIN_CLAP") {
         return p.into();
     }
+    target_dir().join("bundled").join("Rosin.clap")
+}
+
+pub fn target_dir() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let p = target.join("bundled").join("Rosin.clap");
-    assert!(
-        p.exists(),
-        "{} is missing: run `cargo xtask bundle rosin --release` first (or set ROSIN_CLAP)",
-        p.display()
-    );
-    p
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
+}
+
+/// Whether a host test can run: the plugin build it needs exists. A missing build fails the
+/// test when `ROSIN_REQUIRE_PLUGIN_BUILDS=1` (scripts/test-plugin.sh, CI); otherwise, e.g. in a
+/// plain `cargo test --workspace` before bundling, the test says what to run and passes.
+pub fn plugin_build_present(path: &Path, how: &str) -> bool {
+    if path.exists() {
+        return true;
+    }
+    let message = format!("{} is missing: run `{how}` first (scripts/test-plugin.sh does)", path.display());
+    if std::env::var_os("ROSIN_REQUIRE_PLUGIN_BUILDS").is_some_and(|v| v != "0") {
+        panic!("{message}");
+    }
+    eprintln!("SKIPPING plugin host test: {message}");
+    false
 }
 
 pub fn load_entry() -> PluginEntry {
@@ -115,7 +128,7 @@ pub fn render_with(
         PluginAudioConfiguration { sample_rate: sample_rate as f64, min_frames_count: 1, max_frames_count: max as u32 };
     if let Some(render) = plugin.plugin_handle().get_extension::<PluginRender>() {
         let mode = if offline { RenderMode::Offline } else { RenderMode::Realtime };
-        render.set(&mut plugin.plugin_handle(), mode).expect("render mode");
+        render.set(&plugin.plugin_handle(), mode).expect("render mode");
     } else {
         assert!(!offline, "plugin has no render extension");
     }
@@ -164,7 +177,7 @@ pub fn render_with(
 pub fn save_state(plugin: &mut PluginInstance<TestHost>) -> serde_json::Value {
     let ext = plugin.plugin_handle().get_extension::<PluginState>().expect("state extension");
     let mut saved = Vec::new();
-    ext.save(&mut plugin.plugin_handle(), &mut saved).expect("save state");
+    ext.save(&plugin.plugin_handle(), &mut saved).expect("save state");
     serde_json::from_slice(&saved[8..]).expect("state is JSON")
 }
 
@@ -173,16 +186,16 @@ pub fn load_state(plugin: &mut PluginInstance<TestHost>, state: &serde_json::Val
     let body = serde_json::to_vec(state).unwrap();
     let mut bytes = (body.len() as u64).to_le_bytes().to_vec();
     bytes.extend_from_slice(&body);
-    ext.load(&mut plugin.plugin_handle(), &mut bytes.as_slice()).expect("load state");
+    ext.load(&plugin.plugin_handle(), &mut bytes.as_slice()).expect("load state");
 }
 
 /// The CLAP id of the parameter with this display name.
 pub fn param_id(plugin: &mut PluginInstance<TestHost>, name: &str) -> ClapId {
     let ext = plugin.plugin_handle().get_extension::<PluginParams>().expect("params extension");
     let mut buffer = ParamInfoBuffer::new();
-    let count = ext.count(&mut plugin.plugin_handle());
+    let count = ext.count(&plugin.plugin_handle());
     for i in 0..count {
-        if let Some(info) = ext.get_info(&mut plugin.plugin_handle(), i, &mut buffer) {
+        if let Some(info) = ext.get_info(&plugin.plugin_handle(), i, &mut buffer) {
             if info.name == name.as_bytes() {
                 return info.id;
             }
