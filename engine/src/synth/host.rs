@@ -53,3 +53,48 @@ impl Synth {
         n
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::fixture::fixed_spectrum_model;
+    use crate::performance::{MidiEvent, PerformanceSettings};
+    use crate::{Articulation, Synth};
+    use std::sync::Arc;
+
+    fn synth() -> Synth {
+        Synth::new(Arc::new(fixed_spectrum_model(16, 32, 16, 3)), PerformanceSettings::default(), 48_000.0)
+    }
+
+    /// Setting a controller directly sounds exactly like the CC that sets the same value.
+    #[test]
+    fn controller_setters_match_their_ccs() {
+        let (mut a, mut b) = (synth(), synth());
+        let on = MidiEvent::NoteOn { key: 60, velocity: 100 };
+        let (mut x, mut y) = (vec![0.0; 4800], vec![0.0; 4800]);
+        a.process_with_events(&mut x[..1000], &[(0, on)]);
+        b.process_with_events(&mut y[..1000], &[(0, on)]);
+        a.set_dynamic(Some(90.0 / 127.0));
+        a.set_expression(100.0 / 127.0);
+        a.set_vibrato_depth(70.0 / 127.0);
+        a.set_vibrato_rate(30.0);
+        a.process(&mut x[1000..]);
+        let ccs =
+            [(1u8, 90u8), (11, 100), (21, 70), (20, 30)].map(|(cc, value)| (0, MidiEvent::ControlChange { cc, value }));
+        b.process_with_events(&mut y[1000..], &ccs);
+        assert_eq!(x, y);
+        assert!(x.iter().any(|s| s.abs() > 1e-4));
+    }
+
+    #[test]
+    fn update_settings_switches_articulation_and_keeps_voice_count() {
+        let mut s = synth();
+        let slots = s.voice_slots();
+        s.update_settings(|p| {
+            p.articulation = Articulation::Pizzicato;
+            p.max_voices = 3;
+        });
+        assert_eq!(s.controllers().articulation, Articulation::Pizzicato);
+        assert_eq!(s.settings().max_voices, PerformanceSettings::default().max_voices);
+        assert_eq!(s.voice_slots(), slots);
+    }
+}
