@@ -35,16 +35,16 @@ pub struct VoiceCost {
     pub core_fraction: f64,
 }
 
-/// Plays `voices` sustained notes (spread over the model's range, CC1 moving so smoothing and
+/// Plays `voices` sustained notes (at most 128, one per key, CC1 moving so smoothing and
 /// the network work for real) for `seconds` and measures CPU time.
 pub fn voice_cost(model: Arc<Model>, voices: usize, seconds: f64, sample_rate: u32, block: usize) -> VoiceCost {
     let settings = PerformanceSettings { max_voices: voices.max(1), ..Default::default() };
     let mut synth = Synth::new(model.clone(), settings, sample_rate as f32);
+    // Distinct keys (a repeated key would release its earlier voice), centred on the model's range.
     let [lo, hi] = model.card.key_range;
-    let span = (hi.saturating_sub(lo)).max(1) as usize;
-    for v in 0..voices {
-        let key = lo as usize + (v * 7) % (span + 1);
-        synth.handle_event(MidiEvent::NoteOn { key: key as u8, velocity: 90 });
+    let first = ((lo as usize + hi as usize) / 2).saturating_sub(voices / 2).min(128 - voices.min(128));
+    for v in 0..voices.min(128) {
+        synth.handle_event(MidiEvent::NoteOn { key: (first + v) as u8, velocity: 90 });
     }
     let mut buf = vec![0.0f32; block];
     let total = (seconds * sample_rate as f64) as usize;

@@ -36,3 +36,19 @@ impl Drop for FlushToZero {
         }
     }
 }
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    #[test]
+    fn denormals_flush_to_zero_inside_the_guard_only() {
+        let tiny = std::hint::black_box(f32::MIN_POSITIVE);
+        let half = std::hint::black_box(0.5f32);
+        let before = tiny * half;
+        assert!(before != 0.0 && before.is_subnormal());
+        {
+            let _ftz = super::FlushToZero::new();
+            assert_eq!(std::hint::black_box(tiny) * std::hint::black_box(half), 0.0);
+        }
+        assert!((std::hint::black_box(tiny) * half).is_subnormal(), "mode restored");
+    }
+}
