@@ -214,3 +214,30 @@ fn dynamic_raises_level_by_the_curve() {
     println!("CC1 0 -> 127: {db:.1} dB");
     assert!((db - 30.0).abs() < 1.0);
 }
+
+#[test]
+fn note_expressions_tune_and_scale_one_note() {
+    use rosin_engine::performance::NoteExpression;
+    let sr = 48_000;
+    let render_with = |exprs: &[NoteExpression]| {
+        let mut synth = Synth::new(model(), Default::default(), sr as f32);
+        let mut out = vec![0.0; sr];
+        synth.process_with_events(&mut out[..10], &[(0, cc(21, 0)), (0, on(69, 100))]);
+        for &e in exprs {
+            synth.note_expression(69, e);
+            synth.note_expression(70, NoteExpression::Tuning(5.0)); // no such note: no effect
+        }
+        synth.process(&mut out[10..]);
+        out
+    };
+    let plain = render_with(&[]);
+    let tuned = render_with(&[NoteExpression::Tuning(0.5)]);
+    let f = peak_frequency(&tuned[sr / 4..], sr as f32, 452.9);
+    assert!(cents(f, 440.0 * 2f32.powf(0.5 / 12.0)).abs() < 3.0, "tuned to {f} Hz");
+    let quiet = render_with(&[NoteExpression::Volume(0.5)]);
+    let rms = |x: &[f32]| (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt();
+    let db = 20.0 * (rms(&quiet[sr / 2..]) / rms(&plain[sr / 2..])).log10();
+    assert!((db + 6.02).abs() < 0.3, "volume 0.5 gave {db} dB");
+    let bright = render_with(&[NoteExpression::Brightness(1.0)]);
+    assert!(bright != plain, "brightness moves the timbre");
+}

@@ -1,6 +1,7 @@
 //! Host note events -> engine MIDI events.
 
 use nice_plug::prelude::NoteEvent;
+use rosin_engine::performance::NoteExpression;
 use rosin_engine::MidiEvent;
 
 fn byte(v: f32) -> u8 {
@@ -32,6 +33,20 @@ pub fn to_midi<S>(ev: &NoteEvent<S>) -> Option<MidiEvent> {
     }
 }
 
+/// The per-note expression a host event carries (CLAP note expressions, VST3 note
+/// expressions), with the key it applies to. Pan and pressure have no engine control.
+pub fn to_expression<S>(ev: &NoteEvent<S>) -> Option<(u8, NoteExpression)> {
+    let (key, e) = match *ev {
+        NoteEvent::PolyTuning { key, tuning, .. } => (key, NoteExpression::Tuning(tuning)),
+        NoteEvent::PolyVolume { key, gain, .. } => (key, NoteExpression::Volume(gain)),
+        NoteEvent::PolyExpression { key, expression, .. } => (key, NoteExpression::Expression(expression)),
+        NoteEvent::PolyVibrato { key, vibrato, .. } => (key, NoteExpression::Vibrato(vibrato)),
+        NoteEvent::PolyBrightness { key, brightness, .. } => (key, NoteExpression::Brightness(brightness)),
+        _ => return None,
+    };
+    Some((key.number()?.min(127), e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +69,19 @@ mod tests {
         }
         let ev = NoteEvent::<()>::from_midi(0, &[0xc0, 3]).unwrap();
         assert_eq!(to_midi(&ev), Some(MidiEvent::ProgramChange { program: 3 }));
+    }
+
+    #[test]
+    fn note_expressions_reach_their_key() {
+        use nice_plug::midi::{Channel, Key, VoiceID};
+        let (voice_id, channel, key) = (VoiceID::ID(7), Channel::Number(0), Key::Number(64));
+        let tuning = NoteEvent::<()>::PolyTuning { timing: 0, voice_id, channel, key, tuning: 0.25 };
+        assert_eq!(to_expression(&tuning), Some((64, NoteExpression::Tuning(0.25))));
+        let gain = NoteEvent::<()>::PolyVolume { timing: 0, voice_id, channel, key, gain: 0.5 };
+        assert_eq!(to_expression(&gain), Some((64, NoteExpression::Volume(0.5))));
+        let wild =
+            NoteEvent::<()>::PolyBrightness { timing: 0, voice_id, channel, key: Key::Wildcard, brightness: 1.0 };
+        assert_eq!(to_expression(&wild), None);
+        assert_eq!(to_expression(&NoteEvent::<()>::NoteOn { timing: 0, voice_id, channel, key, velocity: 1.0 }), None);
     }
 }

@@ -250,6 +250,8 @@ impl Plugin for Rosin {
             }
             if let Some(ev) = events::to_midi(&event) {
                 synth.handle_event(ev);
+            } else if let Some((key, expression)) = events::to_expression(&event) {
+                synth.note_expression(key, expression);
             }
         }
         if pos < samples {

@@ -9,4 +9,4 @@ pub mod voice_controls;
 pub use controllers::{keyswitch, Action, Controllers};
 pub use event::MidiEvent;
 pub use settings::{CcMap, PerformanceSettings, VoiceMode};
-pub use voice_controls::{pitch_to_hz, FrameControls, VoiceControls};
+pub use voice_controls::{pitch_to_hz, FrameControls, NoteExpression, VoiceControls};

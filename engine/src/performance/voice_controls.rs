@@ -26,6 +26,38 @@ pub struct VoiceControls {
     pub released: bool,
     pub legato: bool,
     first: bool,
+    /// Per-note expressions (CLAP note expressions, MPE-like control from a host).
+    expr: NoteExpressions,
+}
+
+/// One per-note expression from a host, for one sounding note.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NoteExpression {
+    /// Pitch offset in semitones.
+    Tuning(f32),
+    /// Gain ratio, 1 = unity.
+    Volume(f32),
+    /// 0..1, multiplies the level like CC11 does for the channel.
+    Expression(f32),
+    /// 0..1: this note's vibrato depth, replacing the channel's CC21.
+    Vibrato(f32),
+    /// 0..1, 0.5 neutral: moves the timbre (the network's dynamic input) without the level.
+    Brightness(f32),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct NoteExpressions {
+    tuning: f32,
+    volume: f32,
+    expression: f32,
+    vibrato: Option<f32>,
+    brightness: f32,
+}
+
+impl Default for NoteExpressions {
+    fn default() -> Self {
+        NoteExpressions { tuning: 0.0, volume: 1.0, expression: 1.0, vibrato: None, brightness: 0.5 }
+    }
 }
 
 /// The musical state of a voice at one frame, ready for the network and the oscillator.
@@ -58,6 +90,7 @@ impl VoiceControls {
             articulation,
             vibrato_phase: (phase_seed.wrapping_mul(2_654_435_761) >> 8) as f32 / (1u32 << 24) as f32,
             first: true,
+            expr: NoteExpressions::default(),
             ..Default::default()
         }
     }
@@ -83,6 +116,19 @@ impl VoiceControls {
         self.released = true;
     }
 
+    /// Applies a per-note expression (non-finite values are ignored).
+    pub fn set_expression(&mut self, e: NoteExpression) {
+        let x = &mut self.expr;
+        match e {
+            NoteExpression::Tuning(v) if v.is_finite() => x.tuning = v.clamp(-48.0, 48.0),
+            NoteExpression::Volume(v) if v.is_finite() => x.volume = v.clamp(0.0, 4.0),
+            NoteExpression::Expression(v) if v.is_finite() => x.expression = v.clamp(0.0, 1.0),
+            NoteExpression::Vibrato(v) if v.is_finite() => x.vibrato = Some(v.clamp(0.0, 1.0)),
+            NoteExpression::Brightness(v) if v.is_finite() => x.brightness = v.clamp(0.0, 1.0),
+            _ => {}
+        }
+    }
+
     /// Advances by one control frame of `dt` seconds and returns the frame's controls.
     pub fn advance(&mut self, dt: f32, c: &Controllers, s: &PerformanceSettings) -> FrameControls {
         let target_dyn = self.target_dynamic(c);
@@ -90,14 +136,15 @@ impl VoiceControls {
             self.first = false;
             self.dynamic = target_dyn;
             self.expression = c.expression;
-            self.vibrato_depth = c.vibrato_depth;
+            self.vibrato_depth = self.expr.vibrato.unwrap_or(c.vibrato_depth);
             self.bend = c.bend;
         } else {
             let a = 1.0 - (-dt / s.smoothing_seconds.max(1e-4)).exp();
             // Shorts keep their velocity dynamic for the whole note.
             self.dynamic += (target_dyn - self.dynamic) * a;
             self.expression += (c.expression - self.expression) * a;
-            self.vibrato_depth += (c.vibrato_depth - self.vibrato_depth) * a;
+            let depth = self.expr.vibrato.unwrap_or(c.vibrato_depth);
+            self.vibrato_depth += (depth - self.vibrato_depth) * a;
             // Bend follows faster: it is a pitch gesture, and pitch steps are phase-continuous.
             let ab = 1.0 - (-dt / 0.004f32).exp();
             self.bend += (c.bend - self.bend) * ab;
@@ -120,11 +167,13 @@ impl VoiceControls {
             let cents = s.max_vibrato_cents * self.vibrato_depth * fade;
             vibrato = cents / 100.0 * (std::f32::consts::TAU * self.vibrato_phase).sin();
         }
-        let expression_db = 40.0 * self.expression.max(1e-3).log10();
+        let x = &self.expr;
+        let expression_db = 40.0 * (self.expression * x.expression).max(1e-3).log10();
+        let volume_db = 20.0 * x.volume.max(1e-6).log10();
         FrameControls {
-            pitch: self.key as f32 + self.glide_offset + self.bend + vibrato,
-            dynamic: self.dynamic,
-            level_db: s.dynamic_level_db(self.dynamic) + expression_db,
+            pitch: self.key as f32 + self.glide_offset + self.bend + vibrato + x.tuning,
+            dynamic: (self.dynamic + 0.6 * (x.brightness - 0.5)).clamp(0.0, 1.0),
+            level_db: s.dynamic_level_db(self.dynamic) + expression_db + volume_db,
         }
     }
 }

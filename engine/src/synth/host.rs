@@ -39,6 +39,15 @@ impl Synth {
         self.controllers.vibrato_rate = if rate.is_finite() { rate.clamp(0.0, 127.0) } else { 64.0 };
     }
 
+    /// A per-note expression for the sounding (not yet released) notes of `key`.
+    pub fn note_expression(&mut self, key: u8, expression: crate::performance::NoteExpression) {
+        for v in
+            self.voices.iter_mut().filter(|v| v.state == super::voice::VoiceState::Playing && v.controls.key == key)
+        {
+            v.controls.set_expression(expression);
+        }
+    }
+
     /// Noise envelope (power per noise band) summed over the sounding voices, written into
     /// `out` (as many bands as fit). For level meters and displays; allocation-free.
     pub fn noise_envelope(&self, out: &mut [f32]) -> usize {
