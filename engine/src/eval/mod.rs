@@ -52,7 +52,7 @@ pub struct NoteResult {
     pub resynthesis: f32,
     /// Key of the trained recording the sampler repitched.
     pub sampler_source_key: u8,
-    /// Median |f0 error| of the render in cents.
+    /// Median |f0 error| of the render in cents, over frames within 30 dB of its peak.
     pub f0_error_cents: Option<f32>,
     /// Mean |loudness contour difference| in dB after level alignment (envelope shape).
     pub loudness_shape_db: f32,
@@ -154,7 +154,22 @@ pub fn evaluate_note(model: &Arc<Model>, rec: &NoteRecording, trained: &[&NoteRe
     let render_n = metrics::match_rms(&render, &rec.audio);
     let sampler_n = metrics::match_rms(&resampled, &rec.audio);
     let ceiling_n = metrics::match_rms(&ceiling, &rec.audio);
-    let (f0, _) = analysis::estimate_f0(&render, sr, key_hz);
+    // Pitch is judged where the note is audible: frames within 30 dB of the render's loudest.
+    let (mut f0, _) = analysis::estimate_f0(&render, sr, key_hz);
+    let frame_len = (sr as usize / 250).max(1);
+    let frame_db: Vec<f32> = (0..f0.len())
+        .map(|i| {
+            let c = analysis::frame_centre(i, sr).max(0) as usize;
+            let (a, b) = (c.saturating_sub(frame_len).min(len), (c + frame_len).min(len));
+            metrics::db(metrics::rms(&render[a..b]))
+        })
+        .collect();
+    let loudest = frame_db.iter().cloned().fold(f32::MIN, f32::max);
+    for (f, d) in f0.iter_mut().zip(&frame_db) {
+        if *d < loudest - 30.0 {
+            *f = 0.0;
+        }
+    }
     let window = (sr / 50) as usize;
     let result = NoteResult {
         articulation: rec.articulation,
