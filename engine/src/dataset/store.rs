@@ -6,6 +6,7 @@ use super::{split, DatasetError, NoteRecording};
 use crate::analysis::{self, NoteFeatures};
 use crate::articulation::Articulation;
 use crate::bands::BandLayout;
+use crate::performance::pitch_to_hz;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -59,13 +60,9 @@ fn malformed(path: &Path, problem: impl Into<String>) -> DatasetError {
     DatasetError::BadDataset { path: path.to_owned(), what: problem.into() }
 }
 
-pub fn key_hz(key: u8) -> f32 {
-    440.0 * ((key as f32 - 69.0) / 12.0).exp2()
-}
-
 /// Analyses one recording (frames at [`analysis::FRAME_RATE`]).
 pub fn prepare(rec: &NoteRecording, id: String, held_out: bool) -> PreparedNote {
-    let features = analysis::analyse_note(&rec.audio, rec.sample_rate, key_hz(rec.key));
+    let features = analysis::analyse_note(&rec.audio, rec.sample_rate, pitch_to_hz(rec.key as f32));
     let to_frame = |s: usize| (s as f64 * analysis::FRAME_RATE as f64 / rec.sample_rate as f64).round() as usize;
     let entry = NoteEntry {
         id,
@@ -79,7 +76,7 @@ pub fn prepare(rec: &NoteRecording, id: String, held_out: bool) -> PreparedNote 
         samples: rec.audio.len(),
         frames: features.frames,
         loop_frames: rec.loop_range.map(|(a, b)| (to_frame(a), to_frame(b).min(features.frames))),
-        f0_error_cents: analysis::median_abs_cents(&features.f0_hz, key_hz(rec.key)),
+        f0_error_cents: analysis::median_abs_cents(&features.f0_hz, pitch_to_hz(rec.key as f32)),
         source: rec.source.clone(),
     };
     PreparedNote { entry, features }

@@ -147,7 +147,7 @@ pub fn evaluate_note(model: &Arc<Model>, rec: &NoteRecording, trained: &[&NoteRe
         let source = metrics::looped(&nearest.audio, nearest.loop_range, need);
         metrics::repitch(&source, semitones, len)
     };
-    let key_hz = 440.0 * ((rec.key as f32 - 69.0) / 12.0).exp2();
+    let key_hz = crate::performance::pitch_to_hz(rec.key as f32);
     let features = analysis::analyse_note(&rec.audio, sr, key_hz);
     let ceiling = resynth::resynthesize(&features, sr, len, key_hz);
 
