@@ -19,6 +19,11 @@ pub fn embedded(name: &str) -> Option<Result<Model, ModelError>> {
         .map(|(n, bytes)| Model::from_bytes(bytes, Path::new(&format!("<embedded model-weights/{n}.safetensors>"))))
 }
 
+/// The stored bytes of an embedded model (file stem, case-insensitive).
+pub fn embedded_bytes(name: &str) -> Option<&'static [u8]> {
+    EMBEDDED.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, b)| *b)
+}
+
 /// A set of loaded instruments addressed by section name.
 #[derive(Clone, Default)]
 pub struct Library {

@@ -101,18 +101,8 @@ impl Rosin {
 
     /// Installs a model the loader prepared, and hands the replaced one back (lock-free).
     fn receive_model(&mut self) {
-        if let Some(old) = self.pending_garbage.take() {
-            if let Err(old) = self.shared.garbage.push(old) {
-                self.pending_garbage = Some(old);
-                return;
-            }
-        }
-        let Some(synth) = self.synth.as_mut() else { return };
-        if let Some(prepared) = self.shared.to_audio.pop() {
-            let old = synth.install_model(prepared);
-            if let Err(old) = self.shared.garbage.push(old) {
-                self.pending_garbage = Some(old);
-            }
+        if let Some(synth) = self.synth.as_mut() {
+            shared::receive_model(&self.shared, synth, &mut self.pending_garbage);
         }
     }
 }

@@ -250,6 +250,24 @@ fn install(shared: &Shared, source: ModelSource, model: Model, force: bool) {
     }
 }
 
+/// The audio thread's side of the hand-off, once per block: install a prepared model if one
+/// is waiting and hand the replaced one back. Lock-free and allocation-free; if the garbage
+/// queue is full the old model waits in `pending` (never dropped here) until there is room.
+pub fn receive_model(shared: &Shared, synth: &mut rosin_engine::Synth, pending: &mut Option<PreparedModel>) {
+    if let Some(old) = pending.take() {
+        if let Err(old) = shared.garbage.push(old) {
+            *pending = Some(old);
+            return;
+        }
+    }
+    if let Some(prepared) = shared.to_audio.pop() {
+        let old = synth.install_model(prepared);
+        if let Err(old) = shared.garbage.push(old) {
+            *pending = Some(old);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,6 +331,174 @@ mod tests {
 
         shared.shutdown.store(true, Ordering::Release);
         thread.join().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A project saved with a model file that is gone: activation plays the section's embedded
+    /// model and the editor's status says which file failed and why (the record keeps asking for
+    /// the file, so the project heals when it comes back).
+    #[test]
+    fn missing_model_file_falls_back_with_a_visible_message() {
+        let shared = Shared::default();
+        let params = RosinParams::default();
+        let missing = std::env::temp_dir().join("rosin-no-such-dir").join("gone.safetensors");
+        *params.model.write().unwrap() =
+            ModelRecord { source: ModelSource::File { path: missing.clone() }, section: "celli".into() };
+        let model = {
+            let mut loaded = shared.lock_loaded();
+            shared.load_for_activation(&params, &mut loaded)
+        };
+        assert_eq!(model.card.name, rosin_engine::library::embedded("celli").unwrap().unwrap().card.name);
+        let status = shared.status.lock().unwrap().clone();
+        assert_eq!(status.source, ModelSource::Embedded { name: "celli".into() });
+        let error = status.error.expect("the failure must be shown");
+        assert!(error.contains("gone.safetensors"), "the message must name the file: {error}");
+        assert_eq!(params.model.read().unwrap().source, ModelSource::File { path: missing });
+    }
+
+    /// Stress of the three-thread hand-off. An editor thread fires requests as fast as it can
+    /// (good files, corrupt files, section changes through the persisted record, as a state load
+    /// makes them); an audio thread runs a real engine, calling [`receive_model`] before every
+    /// block as `process()` does; a GUI thread keeps reading the status and the meter. Nothing
+    /// may deadlock or panic, a corrupt file never reaches the audio thread, every model that
+    /// reached the audio thread is handed back except the one playing, and once the requests
+    /// stop the engine plays the last model asked for.
+    #[test]
+    fn model_hand_off_under_stress() {
+        use rosin_engine::{PerformanceSettings, Synth};
+        use std::sync::atomic::AtomicU64;
+
+        let shared = Arc::new(Shared::default());
+        let params = Arc::new(RosinParams::default());
+        let sample_rate = 48_000.0;
+        let first = {
+            let mut loaded = shared.lock_loaded();
+            let model = shared.load_for_activation(&params, &mut loaded);
+            shared.sample_rate_bits.store(f32::to_bits(sample_rate), Ordering::Release);
+            model
+        };
+        let mut synth = Synth::new(first, PerformanceSettings { max_voices: 8, ..Default::default() }, sample_rate);
+        shared.voice_slots.store(synth.voice_slots(), Ordering::Release);
+        shared.active.store(true, Ordering::Release);
+        let (tx, rx) = channel();
+        let loader = spawn_loader(shared.clone(), params.clone(), rx).unwrap();
+
+        let dir = std::env::temp_dir().join(format!("rosin-plugin-stress-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let corrupt = dir.join("corrupt.safetensors");
+        std::fs::write(&corrupt, b"not a model at all").unwrap();
+        let good: Vec<std::path::PathBuf> = (0..6)
+            .map(|i| {
+                let mut m = model_source::fallback_model();
+                m.card.name = format!("stress-{i}");
+                let p = dir.join(format!("stress-{i}.safetensors"));
+                m.save(&p).unwrap();
+                p
+            })
+            .collect();
+
+        let stop_audio = Arc::new(AtomicBool::new(false));
+        let installed = Arc::new(AtomicU64::new(0));
+        let audio = {
+            let (shared, stop, installed) = (shared.clone(), stop_audio.clone(), installed.clone());
+            std::thread::spawn(move || {
+                let mut pending = None;
+                let mut out = vec![0.0f32; 64];
+                let mut blocks = 0u64;
+                while !stop.load(Ordering::Acquire) {
+                    let before = Arc::as_ptr(synth.model());
+                    receive_model(&shared, &mut synth, &mut pending);
+                    if Arc::as_ptr(synth.model()) != before {
+                        installed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if blocks % 50 == 0 {
+                        synth.handle_event(rosin_engine::MidiEvent::NoteOn {
+                            key: 60 + (blocks % 12) as u8,
+                            velocity: 90,
+                        });
+                    }
+                    synth.process(&mut out);
+                    assert!(out.iter().all(|s| s.is_finite()));
+                    shared.meter.voices.store(synth.active_voices(), Ordering::Relaxed);
+                    blocks += 1;
+                }
+                // Keep receiving until the pipeline is drained, as the plugin would.
+                for _ in 0..200 {
+                    receive_model(&shared, &mut synth, &mut pending);
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                (synth, pending, blocks)
+            })
+        };
+        let stop_gui = Arc::new(AtomicBool::new(false));
+        let gui = {
+            let (shared, stop) = (shared.clone(), stop_gui.clone());
+            std::thread::spawn(move || {
+                let mut reads = 0u64;
+                while !stop.load(Ordering::Acquire) {
+                    let status = shared.status.lock().unwrap().clone();
+                    assert!(status.card.is_some());
+                    assert!(shared.meter.voices.load(Ordering::Relaxed) <= 8 + 16);
+                    reads += 1;
+                }
+                reads
+            })
+        };
+
+        let mut rng = 0x1234_5678u32;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 17;
+            rng ^= rng << 5;
+            rng
+        };
+        let sections = ["violins", "violas", "celli", "basses"];
+        let started = std::time::Instant::now();
+        let mut requests = 0;
+        while started.elapsed() < Duration::from_millis(1500) {
+            match next() % 4 {
+                0 => tx.send(LoaderRequest::LoadFile(corrupt.clone())).unwrap(),
+                1 => {
+                    let name = sections[next() as usize % 4];
+                    *params.model.write().unwrap() =
+                        ModelRecord { source: ModelSource::Embedded { name: name.into() }, section: "violins".into() };
+                }
+                _ => tx.send(LoaderRequest::LoadFile(good[next() as usize % good.len()].clone())).unwrap(),
+            }
+            requests += 1;
+            // As fast as the loader takes them, with a short backlog (an editor cannot queue
+            // thousands of clicks, and a backlog only delays the end of the test).
+            while tx.len() > 4 {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+        }
+        // The last word: one more good file, which must end up playing.
+        tx.send(LoaderRequest::LoadFile(good[0].clone())).unwrap();
+        let settled = (0..2000).any(|_| {
+            let s = shared.status.lock().unwrap().clone();
+            let done =
+                s.source == ModelSource::File { path: good[0].clone() } && shared.to_audio.is_empty() && tx.is_empty();
+            if !done {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            done
+        });
+        assert!(settled, "the loader never settled on the last request");
+        stop_audio.store(true, Ordering::Release);
+        let (synth, pending, blocks) = audio.join().expect("audio thread panicked");
+        stop_gui.store(true, Ordering::Release);
+        let reads = gui.join().expect("GUI thread panicked");
+        shared.shutdown.store(true, Ordering::Release);
+        loader.join().unwrap();
+
+        assert_eq!(synth.model().card.name, "stress-0", "the engine does not play the last model asked for");
+        assert!(pending.is_none(), "a replaced model was never handed back");
+        assert!(shared.to_audio.is_empty() && shared.garbage.is_empty(), "models left in the queues");
+        assert!(installed.load(Ordering::Relaxed) >= 10, "too few hand-offs to mean anything");
+        println!(
+            "{requests} requests, {} models installed on the audio thread over {blocks} blocks, {reads} GUI reads",
+            installed.load(Ordering::Relaxed)
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,7 +1,13 @@
-//! Real-time safety: a build with nice-plug's `assert_process_allocs` (which aborts the
-//! process on any allocation or deallocation inside `process()`) plays a long random MIDI
-//! storm: notes, CCs (including all-notes-off / all-sound-off / reset), keyswitches, UACC,
-//! program changes, bend, sustain pedal, at varying block sizes and two sample rates.
+//! Real-time safety and soak through a real host: a build with nice-plug's
+//! `assert_process_allocs` (which aborts the process on any allocation or deallocation inside
+//! `process()`) plays a long random MIDI storm: notes, CCs (including all-notes-off /
+//! all-sound-off / reset), keyswitches, UACC, program changes, extreme bends, the sustain pedal
+//! held down through long stretches, parameter automation that hot-swaps the model, at varying
+//! block sizes and two sample rates. Output must stay finite and bounded, and after all notes
+//! off every voice must end (exact silence once the release is over).
+//!
+//! CI plays 20 s per sample rate; the long soak is
+//!   ROSIN_SOAK_SECONDS=1800 cargo test --release -p rosin-tests --test alloc_storm -- --nocapture
 //!
 //! Needs the alloccheck build (`cargo build -p rosin --profile alloccheck --features
 //! assert_process_allocs`, which scripts/test-plugin.sh does); set ROSIN_ALLOCCHECK_CLAP to
@@ -35,12 +41,22 @@ impl Rng {
     }
 }
 
-fn storm(seed: u64, len: usize) -> Vec<(usize, [u8; 3])> {
+fn storm(seed: u64, len: usize, sample_rate: f32) -> Vec<(usize, [u8; 3])> {
     let mut rng = Rng(seed);
     let mut events = Vec::new();
     let mut t = 0usize;
+    // Every fifth stretch of 4 s has the pedal held down throughout (and the storm's own CC64
+    // and reset messages left out), so sustained notes pile up for seconds.
+    let stretch = (4.0 * sample_rate) as usize;
+    let pedal_held = |t: usize| (t / stretch) % 5 == 4;
+    let mut pedal_was = false;
     while t < len {
         t += rng.below(400) as usize;
+        let held = pedal_held(t);
+        if held != pedal_was && t < len {
+            events.push((t, [0xB0, 64, if held { 127 } else { 0 }]));
+            pedal_was = held;
+        }
         let ch = rng.below(16) as u8;
         let bytes = match rng.below(100) {
             0..=34 => [0x90 | ch, 24 + rng.below(84) as u8, 1 + rng.below(127) as u8],
@@ -55,7 +71,8 @@ fn storm(seed: u64, len: usize) -> Vec<(usize, [u8; 3])> {
             91..=97 => [0xE0 | ch, rng.below(128) as u8, rng.below(128) as u8],
             _ => [0x90 | ch, 60, 0], // note-on with velocity 0 = note-off
         };
-        if t < len {
+        let pedal_or_reset = bytes[0] & 0xF0 == 0xB0 && matches!(bytes[1], 64 | 120 | 121 | 123);
+        if t < len && !(held && pedal_or_reset) {
             events.push((t, bytes));
         }
     }
@@ -77,9 +94,14 @@ fn random_midi_storm_does_not_allocate_on_the_audio_thread() {
             .iter()
             .map(|(name, max)| (param_id(&mut plugin, name), *max))
             .collect();
+    let seconds: f64 = std::env::var("ROSIN_SOAK_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20.0);
     for (seed, sample_rate) in [(1u64, 48_000.0f32), (2, 44_100.0)] {
-        let len = (20.0 * sample_rate) as usize;
-        let events = storm(seed, len);
+        let storm_len = (seconds * sample_rate as f64) as usize;
+        // Then everything off, and 1.5 s for the releases to end.
+        let len = storm_len + (1.5 * sample_rate) as usize;
+        let mut events = storm(seed, storm_len, sample_rate);
+        events.push((storm_len, [0xB0, 64, 0]));
+        events.push((storm_len, [0xB0, 123, 0]));
         let mut rng = Rng(seed ^ 0x5eed);
         let mut next = 0;
         let blocks = [1, 64, 333, 2048, 17, 4096, 512];
@@ -89,7 +111,7 @@ fn random_midi_storm_does_not_allocate_on_the_audio_thread() {
                 buffer.push(&ClapMidiEvent::new((t - pos) as u32, 0, bytes));
                 next += 1;
             }
-            if rng.below(20) == 0 {
+            if pos < storm_len && rng.below(20) == 0 {
                 let (id, max) = params[rng.below(params.len() as u64) as usize];
                 let value = if max == 1.0 || max == 2.0 {
                     rng.below(1000) as f64 / 1000.0 * max
@@ -103,6 +125,18 @@ fn random_midi_storm_does_not_allocate_on_the_audio_thread() {
             buffer.sort(); // CLAP wants events in time order
         });
         assert!(l.iter().chain(&r).all(|s| s.is_finite()));
+        let peak = l.iter().chain(&r).fold(0.0f32, |m, s| m.max(s.abs()));
+        // The engine limits its output to +24 dBFS; output gain adds at most +12 dB.
+        assert!(peak <= 64.0, "output peak {peak} beyond the engine's limit and the gain range");
         assert!(l.iter().any(|s| s.abs() > 1e-4), "the storm was silent");
+        let last_half_second = len - (0.5 * sample_rate) as usize;
+        assert!(
+            l[last_half_second..].iter().chain(&r[last_half_second..]).all(|&s| s == 0.0),
+            "a voice still sounds 1 s after all notes off (leak)"
+        );
+        println!(
+            "soak {sample_rate} Hz: {seconds} s storm, {} events, peak {peak:.2}, silent after release",
+            events.len()
+        );
     }
 }

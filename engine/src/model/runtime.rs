@@ -37,6 +37,8 @@ pub struct NetState {
     gh: Vec<f32>,
     hx: Vec<f32>,
     o: Vec<f32>,
+    /// Indices of the non-zero entries of a layer's input (see [`affine_skipping_zeros`]).
+    nonzero: Vec<u32>,
 }
 
 fn transpose(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
@@ -89,6 +91,7 @@ impl ControlNet {
             gh: vec![0.0; 3 * s.gru_hidden],
             hx: vec![0.0; s.gru_hidden + s.inputs],
             o: vec![0.0; s.output_hidden],
+            nonzero: vec![0; (s.gru_hidden + s.inputs).max(s.input_hidden).max(s.output_hidden)],
         }
     }
 
@@ -146,6 +149,40 @@ fn affine<const FMA: bool>(wt: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
     }
 }
 
+/// [`affine`] over the non-zero entries of `x` only. After a ReLU about half the inputs are
+/// exactly zero, and a zero input adds exactly nothing (w·0 + acc == acc), so skipping those
+/// columns changes no bit of the result: the remaining columns are still added in ascending
+/// order, one fused multiply-add after another.
+#[inline(always)]
+fn affine_skipping_zeros<const FMA: bool>(wt: &[f32], b: &[f32], x: &[f32], y: &mut [f32], nonzero: &mut [u32]) {
+    let n = y.len();
+    let mut m = 0;
+    for (i, &v) in x.iter().enumerate() {
+        nonzero[m] = i as u32;
+        m += (v != 0.0) as usize;
+    }
+    y.copy_from_slice(b);
+    let madd = |w: f32, x: f32, acc: f32| if FMA { w.mul_add(x, acc) } else { acc + w * x };
+    let col = |i: u32| &wt[i as usize * n..(i as usize + 1) * n];
+    let mut idx = nonzero[..m].chunks_exact(4);
+    for q in &mut idx {
+        let (c0, c1, c2, c3) = (col(q[0]), col(q[1]), col(q[2]), col(q[3]));
+        let (x0, x1, x2, x3) = (x[q[0] as usize], x[q[1] as usize], x[q[2] as usize], x[q[3] as usize]);
+        for o in 0..n {
+            let acc = madd(c0[o], x0, y[o]);
+            let acc = madd(c1[o], x1, acc);
+            let acc = madd(c2[o], x2, acc);
+            y[o] = madd(c3[o], x3, acc);
+        }
+    }
+    for &i in idx.remainder() {
+        let xi = x[i as usize];
+        for (yo, &w) in y.iter_mut().zip(col(i)) {
+            *yo = madd(w, xi, *yo);
+        }
+    }
+}
+
 #[inline(always)]
 fn step_impl<const FMA: bool>(net: &ControlNet, st: &mut NetState, inputs: &[f32], outputs: &mut [f32]) {
     let h = net.shape.gru_hidden;
@@ -153,7 +190,7 @@ fn step_impl<const FMA: bool>(net: &ControlNet, st: &mut NetState, inputs: &[f32
     for v in st.a.iter_mut() {
         *v = v.max(0.0);
     }
-    affine::<FMA>(&net.ih_w, &net.ih_b, &st.a, &mut st.gi);
+    affine_skipping_zeros::<FMA>(&net.ih_w, &net.ih_b, &st.a, &mut st.gi, &mut st.nonzero);
     affine::<FMA>(&net.hh_w, &net.hh_b, &st.h, &mut st.gh);
     for j in 0..h {
         let r = fastmath::sigmoid(st.gi[j] + st.gh[j]);
@@ -163,11 +200,11 @@ fn step_impl<const FMA: bool>(net: &ControlNet, st: &mut NetState, inputs: &[f32
     }
     st.hx[..h].copy_from_slice(&st.h);
     st.hx[h..].copy_from_slice(inputs);
-    affine::<FMA>(&net.hidden_w, &net.hidden_b, &st.hx, &mut st.o);
+    affine_skipping_zeros::<FMA>(&net.hidden_w, &net.hidden_b, &st.hx, &mut st.o, &mut st.nonzero);
     for v in st.o.iter_mut() {
         *v = v.max(0.0);
     }
-    affine::<FMA>(&net.output_w, &net.output_b, &st.o, outputs);
+    affine_skipping_zeros::<FMA>(&net.output_w, &net.output_b, &st.o, outputs, &mut st.nonzero);
     for ((y, m), s) in outputs.iter_mut().zip(&net.out_mean).zip(&net.out_std) {
         *y = *y * s + m;
     }

@@ -149,6 +149,12 @@ pub fn render_track(plan: &TrackPlan, end_sample: u64, opts: &RenderOptions, pro
             block_events.push(((at.saturating_sub(pos)) as usize, ev));
             next_event += 1;
         }
+        if pos == end_sample {
+            // The song is over: notes the file never ended (and a pedal it left down) are
+            // released here, so they fade with the release instead of ringing to the tail limit.
+            block_events.push((0, MidiEvent::ControlChange { cc: 64, value: 0 }));
+            block_events.push((0, MidiEvent::ControlChange { cc: 123, value: 0 }));
+        }
         synth.process_with_events(&mut buf[..len], &block_events);
         audio.extend_from_slice(&buf[..len]);
         pos += len as u64;

@@ -33,7 +33,12 @@ pub struct NoiseGenerator {
     until_frame: usize,
     rng: u32,
     silent_frames: u32,
+    /// Unit phasors for random phases: a table lookup instead of a sine and a cosine per bin.
+    phasors: Vec<Complex32>,
 }
+
+/// Random phases are quantised to this many steps (plenty for noise; 32 kB of table).
+const PHASE_STEPS: usize = 4096;
 
 impl NoiseGenerator {
     /// About 5.3 ms frames (256 samples at 48 kHz), scaled to the sample rate.
@@ -64,6 +69,9 @@ impl NoiseGenerator {
             until_frame: 0,
             rng: 0x9e37_79b9,
             silent_frames: 2,
+            phasors: (0..PHASE_STEPS)
+                .map(|i| Complex32::from_polar(1.0, std::f32::consts::TAU * i as f32 / PHASE_STEPS as f32))
+                .collect(),
         }
     }
 
@@ -87,12 +95,13 @@ impl NoiseGenerator {
         &mut self.band_power
     }
 
+    /// A random unit phasor (xorshift32; the top bits pick the phase).
     #[inline]
-    fn next_random(&mut self) -> f32 {
+    fn random_phasor(&mut self) -> Complex32 {
         self.rng ^= self.rng << 13;
         self.rng ^= self.rng >> 17;
         self.rng ^= self.rng << 5;
-        self.rng as f32 * (1.0 / 4_294_967_296.0)
+        self.phasors[(self.rng >> (32 - PHASE_STEPS.trailing_zeros())) as usize]
     }
 
     /// Turns the accumulated band power into one windowed frame added to the pending output,
@@ -111,20 +120,26 @@ impl NoiseGenerator {
         for (l, p) in self.log_power.iter_mut().zip(&self.band_power) {
             *l = p.max(1e-30).ln();
         }
-        // |X_j| = sqrt(S(f_j) · fs / (2N)) gives variance Σ S Δf with realfft's unnormalised inverse.
-        let scale = self.sample_rate / (2.0 * self.size as f32);
+        // |X_j| = sqrt(S(f_j) · fs / (2N)) gives variance Σ S Δf with realfft's unnormalised
+        // inverse; in logs, one exp per bin: exp(½ ln S + ½ ln(fs / 2N)).
+        let half_ln_scale = 0.5 * (self.sample_rate / (2.0 * self.size as f32)).ln();
         self.spectrum.fill(Complex32::new(0.0, 0.0));
         for j in 1..self.top_bin {
             let p = self.bin_pos[j];
             let lp = self.log_power[p.lower] + (self.log_power[p.lower + 1] - self.log_power[p.lower]) * p.frac;
-            let mag = (fastmath::exp(lp) * scale).sqrt();
-            let phase = self.next_random() * std::f32::consts::TAU;
-            self.spectrum[j] = Complex32::from_polar(mag, phase);
+            let mag = fastmath::exp(0.5 * lp + half_ln_scale);
+            self.spectrum[j] = self.random_phasor() * mag;
         }
         let _ = self.plan.process_with_scratch(&mut self.spectrum, &mut self.frame, &mut self.scratch);
-        let n = self.size;
-        for i in 0..n {
-            self.ring[(self.pos + i) % n] += self.frame[i] * self.window[i];
+        // The ring from `pos` to its end, then from its start: two straight loops, no modulo.
+        let (tail, head) = self.ring.split_at_mut(self.pos);
+        let (first, second) = self.frame.split_at(head.len());
+        let (w1, w2) = self.window.split_at(head.len());
+        for ((r, f), w) in head.iter_mut().zip(first).zip(w1) {
+            *r += f * w;
+        }
+        for ((r, f), w) in tail.iter_mut().zip(second).zip(w2) {
+            *r += f * w;
         }
         self.band_power.fill(0.0);
     }
@@ -135,12 +150,12 @@ impl NoiseGenerator {
         debug_assert!(out.len() <= self.until_frame);
         let n = self.size;
         if self.silent_frames >= 3 {
-            self.pos = (self.pos + out.len()) % n;
+            self.pos = (self.pos + out.len()) & (n - 1);
         } else {
             for o in out.iter_mut() {
                 *o += self.ring[self.pos];
                 self.ring[self.pos] = 0.0;
-                self.pos = (self.pos + 1) % n;
+                self.pos = (self.pos + 1) & (n - 1); // size is a power of two
             }
         }
         self.until_frame -= out.len();

@@ -35,6 +35,10 @@ pub struct TrainConfig {
     pub max_steps: usize,
     pub max_seconds: f64,
     pub learning_rate: f64,
+    /// Give every batch of notes the same expected number of steps, however long its notes.
+    pub balance_batches: bool,
+    /// Loss weight of the level output relative to one spectral band.
+    pub loudness_weight: f32,
     pub seed: u64,
     pub command: String,
 }
@@ -45,13 +49,15 @@ impl Default for TrainConfig {
             name: "Model".into(),
             instrument: String::new(),
             input_hidden: 64,
-            gru_hidden: 128,
+            gru_hidden: 64,
             output_hidden: 128,
             batch: 16,
             chunk: 100,
             max_steps: 100_000,
             max_seconds: 480.0,
             learning_rate: 3e-3,
+            balance_batches: true,
+            loudness_weight: 24.0,
             seed: 1,
             command: String::new(),
         }
@@ -196,11 +202,23 @@ fn batch_chunks(
     Ok(chunks)
 }
 
-fn masked_l1(pred: &Tensor, target: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+/// Weighted mean absolute error over unmasked frames; `weights` (1, 1, Y) sums to Y, so the
+/// loss stays in standardised units.
+fn masked_l1(pred: &Tensor, target: &Tensor, mask: &Tensor, weights: &Tensor) -> candle_core::Result<Tensor> {
     let no = pred.dim(2)? as f64;
-    let diff = (pred - target)?.abs()?.broadcast_mul(mask)?;
+    let diff = (pred - target)?.abs()?.broadcast_mul(mask)?.broadcast_mul(weights)?;
     let count = (mask.sum_all()? * no)?;
     diff.sum_all()?.div(&count.clamp(1.0, f64::INFINITY)?)
+}
+
+/// Per-output loss weights: the level (output 0) counts `loudness_weight` times as much as one
+/// spectral band. Unweighted, it is one of ~145 outputs and the network barely learns how fast
+/// a short note or a pizzicato dies away, though level is what a listener hears first.
+fn output_weights(outputs: usize, loudness_weight: f32, dev: &Device) -> candle_core::Result<Tensor> {
+    let mut w = vec![1.0f32; outputs];
+    w[0] = loudness_weight.max(0.0);
+    let scale = outputs as f32 / w.iter().sum::<f32>();
+    Tensor::from_vec(w.into_iter().map(|x| x * scale).collect(), (1, 1, outputs), dev)
 }
 
 /// Mean L1 (standardised units) of the network on whole sequences, without training.
@@ -260,7 +278,20 @@ pub fn train(
     let mut order: Vec<usize> = (0..seqs.len()).collect();
     order.sort_by_key(|&i| seqs[i].frames);
     let batches: Vec<Vec<usize>> = order.chunks(cfg.batch.max(1)).map(|c| c.to_vec()).collect();
+    // A batch of looped 8 s sustains is 20 chunks (optimiser steps), a batch of pizzicati 2 or 3:
+    // picked uniformly, short notes and every onset would get a sliver of the training. Picking
+    // a batch with probability proportional to 1 / its chunk count gives every batch the same
+    // expected number of steps.
+    let pick_weights: Vec<f64> = batches
+        .iter()
+        .map(|b| {
+            let longest = b.iter().map(|&i| seqs[i].frames).max().unwrap_or(1);
+            1.0 / longest.div_ceil(cfg.chunk.max(1)).max(1) as f64
+        })
+        .collect();
+    let pick_total: f64 = pick_weights.iter().sum();
     let mut rng = Rng(cfg.seed.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1);
+    let weights = output_weights(shape.outputs, cfg.loudness_weight, &dev)?;
     let started = std::time::Instant::now();
     let mut step = 0;
     let mut train_curve = Vec::new();
@@ -268,7 +299,20 @@ pub fn train(
     let mut recent = Vec::new();
     let eval_every = 100;
     'outer: loop {
-        let batch = &batches[rng.below(batches.len())];
+        let batch = if cfg.balance_batches {
+            let mut r = rng.unit() as f64 * pick_total;
+            let mut chosen = batches.len() - 1;
+            for (i, w) in pick_weights.iter().enumerate() {
+                if r < *w {
+                    chosen = i;
+                    break;
+                }
+                r -= w;
+            }
+            &batches[chosen]
+        } else {
+            &batches[rng.below(batches.len())]
+        };
         let picked: Vec<&Sequence> = batch.iter().map(|&i| &seqs[i]).collect();
         let chunks = batch_chunks(&picked, cfg.chunk, shape.inputs, shape.outputs, &mean, &std, &mut rng, &dev)?;
         let mut h = Tensor::zeros((picked.len(), shape.gru_hidden), DType::F32, &dev)?;
@@ -282,7 +326,7 @@ pub fn train(
             let lr = cfg.learning_rate * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * fraction).cos()));
             opt.set_learning_rate(lr);
             let (pred, h_next) = net.forward(&c.x, &h)?;
-            let loss = masked_l1(&pred, &c.y, &c.mask)?;
+            let loss = masked_l1(&pred, &c.y, &c.mask, &weights)?;
             opt.backward_step(&loss)?;
             h = h_next.detach();
             let l = loss.to_scalar::<f32>()?;

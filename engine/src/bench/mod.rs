@@ -1,4 +1,6 @@
-//! Speed measurements behind `rosin bench`: CPU time per voice-second and offline render speed.
+//! Speed and size measurements behind `rosin bench`: CPU time per voice-second, offline render
+//! speed, the side-by-side run against a sample player ([`sampler`]) and model size against the
+//! recordings it replaces.
 //!
 //! CPU time is the measuring thread's own (CLOCK_THREAD_CPUTIME_ID), so another process on a
 //! shared machine slows the wall clock but not the figure.
@@ -7,6 +9,9 @@ use crate::model::Model;
 use crate::performance::{MidiEvent, PerformanceSettings};
 use crate::synth::Synth;
 use std::sync::Arc;
+
+#[cfg(feature = "cli")]
+pub mod sampler;
 
 /// CPU seconds used by the calling thread so far.
 pub fn thread_cpu_seconds() -> f64 {
@@ -74,4 +79,40 @@ pub fn voice_cost(model: Arc<Model>, voices: usize, seconds: f64, sample_rate: u
         per_voice_second: per,
         core_fraction: cpu / audio,
     }
+}
+
+/// The recordings of one section in the SoundFont, as the sampler stores them.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct RecordingBytes {
+    pub recordings: usize,
+    /// Sample data of every selected recording (both channels of stereo pairs), as stored.
+    pub all_bytes: u64,
+    /// The same for the recordings the model was trained on (held-out keys left out).
+    pub training_bytes: u64,
+    pub training_seconds_of_audio: f64,
+}
+
+/// Counts the stored sample bytes of `section`'s VSCO2 recordings in an opened SoundFont: what a
+/// sampler has to ship to play the notes the model learned from.
+pub fn recording_bytes(sf2: &crate::dataset::sf2::Sf2, section: &str) -> RecordingBytes {
+    use crate::dataset::{is_held_out, vsco::select_strings};
+    use std::collections::BTreeMap;
+    let chosen: Vec<_> = select_strings(sf2).chosen.into_iter().filter(|s| s.instrument == section).collect();
+    let mut cell_keys: BTreeMap<_, Vec<u8>> = BTreeMap::new();
+    for s in &chosen {
+        cell_keys.entry(s.articulation).or_default().push(s.key);
+    }
+    let bytes_per_frame: u64 = if sf2.is_24_bit() { 3 } else { 2 };
+    let mut out =
+        RecordingBytes { recordings: chosen.len(), all_bytes: 0, training_bytes: 0, training_seconds_of_audio: 0.0 };
+    for s in &chosen {
+        let frames: u64 = s.sample_ids.iter().map(|&i| sf2.samples[i].len() as u64).sum();
+        out.all_bytes += frames * bytes_per_frame;
+        if !is_held_out(&cell_keys[&s.articulation], s.key) {
+            out.training_bytes += frames * bytes_per_frame;
+            let first = &sf2.samples[s.sample_ids[0]];
+            out.training_seconds_of_audio += first.len() as f64 / first.sample_rate.max(1) as f64;
+        }
+    }
+    out
 }
