@@ -186,8 +186,15 @@ impl Voice {
         if !a.audible && !b.audible {
             for _ in 0..out.len() {
                 self.advance_phase();
+                if stolen {
+                    // A silent stolen voice still fades out (and ends), sample by sample as below.
+                    self.fade = (self.fade - self.fade_step).max(0.0);
+                }
             }
             self.ramp += self.ramp_step * out.len() as f32;
+            if stolen && self.fade <= 0.0 {
+                self.kill();
+            }
             return;
         }
         for o in out.iter_mut() {
@@ -297,5 +304,32 @@ impl Voice {
         let sr = ctx.sample_rate as f64;
         self.dphase = f0_from as f64 / sr;
         self.ddphase = (f0 as f64 - f0_from as f64) / sr / hop as f64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::fixture::fixed_spectrum_model;
+    use crate::{MidiEvent, PerformanceSettings, Synth};
+    use std::sync::Arc;
+
+    /// Found by fuzzing (fuzz/ event_stream): a stolen voice whose wavetables are silent (here
+    /// key 127 at 22.05 kHz, whose fundamental lies above the band limit) never advanced its
+    /// fade, so it stayed `Stolen` for ever: all-sound-off did not free it, and the render tail
+    /// ran to its limit.
+    #[test]
+    fn silent_stolen_voice_is_freed() {
+        let model = Arc::new(fixed_spectrum_model(8, 8, 8, 1));
+        let mut synth = Synth::new(model, PerformanceSettings::default(), 22_050.0);
+        let mut out = vec![0.0f32; 512];
+        synth.handle_event(MidiEvent::NoteOn { key: 127, velocity: 100 });
+        synth.process(&mut out);
+        assert_eq!(synth.active_voices(), 1);
+        synth.handle_event(MidiEvent::ControlChange { cc: 120, value: 0 });
+        // The 5 ms steal fade and the control frame it ends in.
+        for _ in 0..2 {
+            synth.process(&mut out);
+        }
+        assert_eq!(synth.active_voices(), 0);
     }
 }
