@@ -152,6 +152,10 @@ struct TrainArgs {
     /// Loss weight of the level output relative to one spectral band.
     #[arg(long, default_value_t = 24.0)]
     loudness_weight: f32,
+    /// Ship an exponential moving average of the weights with this decay per step (0: the last
+    /// step's weights).
+    #[arg(long, default_value_t = 0.999)]
+    ema_decay: f64,
     #[arg(short, long)]
     quiet: bool,
 }
@@ -479,6 +483,7 @@ fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
         seed: a.seed,
         balance_batches: !a.unbalanced,
         loudness_weight: a.loudness_weight,
+        ema_decay: a.ema_decay,
         command: std::env::args().collect::<Vec<_>>().join(" "),
         ..Default::default()
     };

@@ -10,6 +10,7 @@
 //! does the rest.
 
 pub mod data;
+pub mod gru_op;
 pub mod net;
 
 use crate::articulation::Articulation;
@@ -39,6 +40,10 @@ pub struct TrainConfig {
     pub balance_batches: bool,
     /// Loss weight of the level output relative to one spectral band.
     pub loudness_weight: f32,
+    /// The exported weights are an exponential moving average of the trained ones with this
+    /// decay per step (0 exports the last step's). Frame targets of a section recording are
+    /// noisy, so single steps wander; the average is what generalises.
+    pub ema_decay: f64,
     pub seed: u64,
     pub command: String,
 }
@@ -58,6 +63,7 @@ impl Default for TrainConfig {
             learning_rate: 3e-3,
             balance_batches: true,
             loudness_weight: 24.0,
+            ema_decay: 0.999,
             seed: 1,
             command: String::new(),
         }
@@ -251,6 +257,44 @@ fn evaluate(
     Ok((total / count.max(1.0)) as f32)
 }
 
+/// Exponential moving average of the parameters, kept beside the optimiser.
+struct Ema {
+    decay: f64,
+    steps: usize,
+    averages: Vec<Tensor>,
+}
+
+impl Ema {
+    fn new(vars: &[candle_core::Var], decay: f64) -> candle_core::Result<Self> {
+        let averages = vars.iter().map(|v| v.as_tensor().detach().copy()).collect::<candle_core::Result<_>>()?;
+        Ok(Ema { decay: decay.clamp(0.0, 0.99999), steps: 0, averages })
+    }
+
+    fn update(&mut self, vars: &[candle_core::Var]) -> candle_core::Result<()> {
+        if self.decay == 0.0 {
+            return Ok(());
+        }
+        self.steps += 1;
+        // Warm-up: early on the average would be dominated by the random initial weights.
+        let d = self.decay.min((1.0 + self.steps as f64) / (10.0 + self.steps as f64));
+        for (a, v) in self.averages.iter_mut().zip(vars) {
+            *a = ((&*a * d)? + (v.as_tensor().detach() * (1.0 - d))?)?;
+        }
+        Ok(())
+    }
+
+    /// Puts the averaged weights into the variables (the network then is the averaged one).
+    fn install(&self, vars: &[candle_core::Var]) -> candle_core::Result<()> {
+        if self.decay == 0.0 {
+            return Ok(());
+        }
+        for (a, v) in self.averages.iter().zip(vars) {
+            v.set(a)?;
+        }
+        Ok(())
+    }
+}
+
 /// Trains one model on `train` notes (all of one instrument); `held_out` notes are only
 /// evaluated, never trained on.
 pub fn train(
@@ -292,6 +336,7 @@ pub fn train(
     let pick_total: f64 = pick_weights.iter().sum();
     let mut rng = Rng(cfg.seed.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1);
     let weights = output_weights(shape.outputs, cfg.loudness_weight, &dev)?;
+    let mut ema = Ema::new(&net.vars(), cfg.ema_decay)?;
     let started = std::time::Instant::now();
     let mut step = 0;
     let mut train_curve = Vec::new();
@@ -328,6 +373,7 @@ pub fn train(
             let (pred, h_next) = net.forward(&c.x, &h)?;
             let loss = masked_l1(&pred, &c.y, &c.mask, &weights)?;
             opt.backward_step(&loss)?;
+            ema.update(&net.vars())?;
             h = h_next.detach();
             let l = loss.to_scalar::<f32>()?;
             recent.push(l);
@@ -342,6 +388,7 @@ pub fn train(
             progress(&Progress { step, elapsed, fraction, loss: l });
         }
     }
+    ema.install(&net.vars())?;
     if !held_seqs.is_empty() {
         heldout_curve.push((step, evaluate(&net, &held_seqs, &mean, &std, &dev)?));
     }

@@ -1,9 +1,9 @@
 //! The control network in candle, for training: the same MLP -> GRU -> MLP and tensor names as
 //! the real-time runtime ([`crate::model::runtime`]), so export is a plain copy of the weights.
 //!
-//! The GRU is unrolled step by step, computing each step's input projection from that step's
-//! input rows: slicing a precomputed (B, T, 3H) projection instead would make every step's
-//! backward pass touch the whole tensor (quadratic in T, see NOTES-candle.md).
+//! The input layer and the GRU's input projection run over the whole chunk as matmuls; the
+//! recurrence itself is one fused op with its own backward pass ([`super::gru_op`]), because
+//! unrolled into candle ops its bookkeeping, not its arithmetic, was the training time.
 
 use crate::model::card::NetworkShape;
 use crate::model::weights::{expected_tensors, NetworkWeights};
@@ -52,6 +52,24 @@ impl TrainNet {
     /// Runs a chunk: inputs (B, T, I) from state h0 (B, H) -> standardised outputs (B, T, Y)
     /// and the final state.
     pub fn forward(&self, x: &Tensor, h0: &Tensor) -> Result<(Tensor, Tensor)> {
+        let t_len = x.dim(1)?;
+        let a = x.broadcast_matmul(&self.input_w.t()?)?.broadcast_add(&self.input_b)?.relu()?;
+        let gi = a.broadcast_matmul(&self.ih_w.t()?)?.broadcast_add(&self.ih_b)?;
+        let hseq = super::gru_op::GruRecurrence::run(h0, &gi, &self.hh_w, &self.hh_b)?; // (B, T, H)
+        let h = hseq.narrow(1, t_len - 1, 1)?.squeeze(1)?;
+        Ok((self.output_layers(&hseq, x)?, h))
+    }
+
+    fn output_layers(&self, hseq: &Tensor, x: &Tensor) -> Result<Tensor> {
+        let hx = Tensor::cat(&[hseq, x], D::Minus1)?;
+        let o = hx.broadcast_matmul(&self.hidden_w.t()?)?.broadcast_add(&self.hidden_b)?.relu()?;
+        o.broadcast_matmul(&self.output_w.t()?)?.broadcast_add(&self.output_b)
+    }
+
+    /// The same network unrolled frame by frame in plain candle ops: the reference the fused
+    /// recurrence is tested against.
+    #[cfg(test)]
+    pub fn forward_unrolled(&self, x: &Tensor, h0: &Tensor) -> Result<(Tensor, Tensor)> {
         let (_b, t_len, _) = x.dims3()?;
         let hs = self.shape.gru_hidden;
         let in_wt = self.input_w.t()?;
@@ -72,10 +90,7 @@ impl TrainNet {
             states.push(h.clone());
         }
         let hseq = Tensor::stack(&states, 1)?; // (B, T, H)
-        let hx = Tensor::cat(&[&hseq, x], D::Minus1)?;
-        let o = hx.broadcast_matmul(&self.hidden_w.t()?)?.broadcast_add(&self.hidden_b)?.relu()?;
-        let y = o.broadcast_matmul(&self.output_w.t()?)?.broadcast_add(&self.output_b)?;
-        Ok((y, h))
+        Ok((self.output_layers(&hseq, x)?, h))
     }
 
     /// The trained weights in the model file's layout, with the output statistics.
@@ -91,5 +106,60 @@ impl TrainNet {
             tensors.push(v);
         }
         Ok(NetworkWeights { shape: self.shape, tensors })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seeded(shape: &[usize], seed: u64) -> Vec<f32> {
+        let mut s = seed | 1;
+        (0..shape.iter().product::<usize>())
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// The fused recurrence gives the unrolled network's outputs, final state and the gradient
+    /// of every parameter (each non-zero), from a non-zero initial state.
+    #[test]
+    fn fused_recurrence_matches_the_unrolled_network() -> Result<()> {
+        let dev = Device::Cpu;
+        let shape = NetworkShape { inputs: 7, input_hidden: 9, gru_hidden: 6, output_hidden: 11, outputs: 5 };
+        let net = TrainNet::new(shape, &dev)?;
+        // Larger-than-initial recurrent weights so the gates are far from linear.
+        for (name, var) in net.varmap.data().lock().unwrap().iter() {
+            if name == "gru.weight_hh" || name.ends_with("bias") {
+                let dims = var.as_tensor().dims().to_vec();
+                var.set(&Tensor::from_vec(seeded(&dims, dims.len() as u64 + 3), dims.as_slice(), &dev)?)?;
+            }
+        }
+        let (b, t) = (3, 13);
+        let x = Tensor::from_vec(seeded(&[b, t, 7], 11), (b, t, 7), &dev)?;
+        let h0 = (Tensor::from_vec(seeded(&[b, 6], 5), (b, 6), &dev)? * 0.5)?;
+        let probe = Tensor::from_vec(seeded(&[b, t, 5], 17), (b, t, 5), &dev)?;
+        let (y_fused, h_fused) = net.forward(&x, &h0)?;
+        let (y_ref, h_ref) = net.forward_unrolled(&x, &h0)?;
+        let max_diff = |a: &Tensor, b: &Tensor| -> Result<f32> { (a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>() };
+        assert!(max_diff(&y_fused, &y_ref)? < 1e-5);
+        assert!(max_diff(&h_fused, &h_ref)? < 1e-5);
+        // A loss that weighs every output differently, and also uses the final state.
+        let loss = |y: &Tensor, h: &Tensor| -> Result<Tensor> { (y * &probe)?.sum_all()? + h.sqr()?.sum_all()? };
+        let g_fused = loss(&y_fused, &h_fused)?.backward()?;
+        let g_ref = loss(&y_ref, &h_ref)?.backward()?;
+        for var in net.vars() {
+            let a = g_fused.get(var.as_tensor()).expect("fused: every parameter gets a gradient");
+            let r = g_ref.get(var.as_tensor()).expect("unrolled gradient");
+            let scale = r.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?;
+            let diff = max_diff(a, r)?;
+            assert!(scale > 0.0, "a parameter of shape {:?} got a zero gradient", var.dims());
+            assert!(diff <= 1e-4 * scale.max(1.0), "gradient of {:?} differs by {diff} (scale {scale})", var.dims());
+        }
+        Ok(())
     }
 }
