@@ -79,6 +79,21 @@ pub struct Voice {
     pub level: f32,
 }
 
+/// The dynamic the network is told: CC1 clamped to the range of dynamics it was trained on
+/// (its recorded layers). Beyond them a network only extrapolates, and measured on retrained
+/// models that is where brightness stopped following CC1; past the outer layers the timbre holds
+/// and the CC1 level curve alone makes the note softer or louder, as a sampler's outer
+/// velocity layer would.
+fn network_dynamic(dynamic: f32, layers: &[f32]) -> f32 {
+    let lo = layers.iter().cloned().fold(f32::INFINITY, f32::min);
+    let hi = layers.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    if lo <= hi {
+        dynamic.clamp(lo, hi)
+    } else {
+        dynamic
+    }
+}
+
 impl Voice {
     pub fn new(model: &Model) -> Self {
         Voice {
@@ -242,7 +257,7 @@ impl Voice {
         let slot = card.articulation_slot(self.controls.articulation).unwrap_or(0);
         let vi = inputs::VoiceInputs {
             pitch: fc.pitch,
-            dynamic: fc.dynamic,
+            dynamic: network_dynamic(fc.dynamic, &card.layer_dynamics),
             seconds_since_on: self.controls.seconds_since_on,
             seconds_since_off: self.controls.seconds_since_off,
             released: self.controls.released,
