@@ -661,8 +661,8 @@ fn eval_cmd(a: EvalArgs) -> Result<(), AnyError> {
     let recordings = rosin_engine::dataset::read_sf2_strings(&path)?;
     std::fs::create_dir_all(&a.out)?;
     println!(
-        "{:<9} {:<10} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>9}",
-        "model", "artic.", "notes", "rosin", "sampler", "ceiling", "r/samp", "r/ceil", "f0 ct", "loud dB"
+        "{:<9} {:<10} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>9}",
+        "model", "artic.", "notes", "rosin", "sampler", "ceiling", "r/samp", "r/ceil", "f0 ct", "rec. ct", "loud dB"
     );
     for spec in &specs {
         let (section, model) = match spec.split_once('=') {
@@ -676,7 +676,7 @@ fn eval_cmd(a: EvalArgs) -> Result<(), AnyError> {
         }
         let row = |label: &str, s: &eval::Summary| {
             println!(
-                "{:<9} {:<10} {:>5} {:>8.3} {:>8.3} {:>8.3} {:>8.2} {:>8.2} {:>7.2} {:>4.1}/{:<4.1}",
+                "{:<9} {:<10} {:>5} {:>8.3} {:>8.3} {:>8.3} {:>8.2} {:>8.2} {:>7.2} {:>8.2} {:>4.1}/{:<4.1}",
                 section,
                 label,
                 s.notes,
@@ -686,6 +686,7 @@ fn eval_cmd(a: EvalArgs) -> Result<(), AnyError> {
                 s.rosin_over_sampler,
                 s.rosin_over_resynthesis,
                 s.median_f0_error_cents,
+                s.median_recording_f0_spread_cents,
                 s.loudness_shape_db,
                 s.sampler_loudness_shape_db
             )
@@ -713,12 +714,14 @@ fn eval_cmd(a: EvalArgs) -> Result<(), AnyError> {
                 "mss_rosin": o.rosin, "mss_sampler": o.sampler, "mss_resynthesis": o.resynthesis,
                 "rosin_over_sampler": o.rosin_over_sampler, "rosin_over_resynthesis": o.rosin_over_resynthesis,
                 "median_f0_error_cents": o.median_f0_error_cents,
+                "median_recording_f0_spread_cents": o.median_recording_f0_spread_cents,
                 "loudness_shape_error_db": o.loudness_shape_db,
                 "cc1_sweep_range_db": d.range_db,
                 "cc1_sweep_centroid_hz": [d.centroid_low_hz, d.centroid_high_hz],
                 "per_articulation": report.per_articulation.iter().map(|(a, s)| (a.name().to_string(), serde_json::json!({
                     "notes": s.notes, "mss_rosin": s.rosin, "mss_sampler": s.sampler, "mss_resynthesis": s.resynthesis,
-                    "median_f0_error_cents": s.median_f0_error_cents}))).collect::<serde_json::Map<_, _>>(),
+                    "median_f0_error_cents": s.median_f0_error_cents,
+                    "median_recording_f0_spread_cents": s.median_recording_f0_spread_cents}))).collect::<serde_json::Map<_, _>>(),
                 "command": "cargo run --release -p rosin-engine -- eval --update-cards",
             });
             m.card.metrics.insert("heldout".into(), metrics);

@@ -54,6 +54,11 @@ pub struct NoteResult {
     pub sampler_source_key: u8,
     /// Median |f0 error| of the render in cents, over frames within 30 dB of its peak.
     pub f0_error_cents: Option<f32>,
+    /// The same tracker on the recording: median |deviation| in cents from the recording's own
+    /// median pitch, over its frames within 30 dB of its peak. A section is several players a
+    /// few cents apart, so this is how steady the tracker reads a real note of this kind; it
+    /// puts the render's figure in proportion.
+    pub recording_f0_spread_cents: Option<f32>,
     /// Mean |loudness contour difference| in dB after level alignment (envelope shape).
     pub loudness_shape_db: f32,
     pub sampler_loudness_shape_db: f32,
@@ -68,6 +73,7 @@ pub struct Summary {
     pub rosin_over_sampler: f32,
     pub rosin_over_resynthesis: f32,
     pub median_f0_error_cents: f32,
+    pub median_recording_f0_spread_cents: f32,
     pub loudness_shape_db: f32,
     pub sampler_loudness_shape_db: f32,
 }
@@ -97,8 +103,11 @@ pub struct Report {
 
 fn summarise(notes: &[&NoteResult]) -> Summary {
     let mean = |f: &dyn Fn(&NoteResult) -> f32| notes.iter().map(|n| f(n)).sum::<f32>() / notes.len().max(1) as f32;
-    let mut f0: Vec<f32> = notes.iter().filter_map(|n| n.f0_error_cents).collect();
-    f0.sort_by(f32::total_cmp);
+    let median = |f: &dyn Fn(&NoteResult) -> Option<f32>| {
+        let mut v: Vec<f32> = notes.iter().filter_map(|n| f(n)).collect();
+        v.sort_by(f32::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f32::NAN)
+    };
     let (r, s, c) = (mean(&|n| n.rosin), mean(&|n| n.sampler), mean(&|n| n.resynthesis));
     Summary {
         notes: notes.len(),
@@ -107,7 +116,8 @@ fn summarise(notes: &[&NoteResult]) -> Summary {
         resynthesis: c,
         rosin_over_sampler: r / s,
         rosin_over_resynthesis: r / c,
-        median_f0_error_cents: f0.get(f0.len() / 2).copied().unwrap_or(f32::NAN),
+        median_f0_error_cents: median(&|n| n.f0_error_cents),
+        median_recording_f0_spread_cents: median(&|n| n.recording_f0_spread_cents),
         loudness_shape_db: mean(&|n| n.loudness_shape_db),
         sampler_loudness_shape_db: mean(&|n| n.sampler_loudness_shape_db),
     }
@@ -120,6 +130,35 @@ pub struct NoteAudio {
     pub sampler: Vec<f32>,
     pub sample_rate: u32,
     pub label: String,
+}
+
+/// f0 track of `audio` with the frames more than 30 dB below its loudest set to 0 (unjudged):
+/// pitch is judged where the note is audible.
+fn audible_f0(audio: &[f32], sr: u32, key_hz: f32) -> Vec<f32> {
+    let len = audio.len();
+    let (mut f0, _) = analysis::estimate_f0(audio, sr, key_hz);
+    let frame_len = (sr as usize / 250).max(1);
+    let frame_db: Vec<f32> = (0..f0.len())
+        .map(|i| {
+            let c = analysis::frame_centre(i, sr).max(0) as usize;
+            let (a, b) = (c.saturating_sub(frame_len).min(len), (c + frame_len).min(len));
+            metrics::db(metrics::rms(&audio[a..b]))
+        })
+        .collect();
+    let loudest = frame_db.iter().cloned().fold(f32::MIN, f32::max);
+    for (f, d) in f0.iter_mut().zip(&frame_db) {
+        if *d < loudest - 30.0 {
+            *f = 0.0;
+        }
+    }
+    f0
+}
+
+/// Median of the voiced frames of an f0 track (Hz).
+fn own_median_hz(f0: &[f32]) -> Option<f32> {
+    let mut v: Vec<f32> = f0.iter().copied().filter(|f| f.is_finite() && *f > 0.0).collect();
+    v.sort_by(f32::total_cmp);
+    v.get(v.len() / 2).copied()
 }
 
 /// Evaluates one held-out recording against the model and the sampler reference.
@@ -154,22 +193,8 @@ pub fn evaluate_note(model: &Arc<Model>, rec: &NoteRecording, trained: &[&NoteRe
     let render_n = metrics::match_rms(&render, &rec.audio);
     let sampler_n = metrics::match_rms(&resampled, &rec.audio);
     let ceiling_n = metrics::match_rms(&ceiling, &rec.audio);
-    // Pitch is judged where the note is audible: frames within 30 dB of the render's loudest.
-    let (mut f0, _) = analysis::estimate_f0(&render, sr, key_hz);
-    let frame_len = (sr as usize / 250).max(1);
-    let frame_db: Vec<f32> = (0..f0.len())
-        .map(|i| {
-            let c = analysis::frame_centre(i, sr).max(0) as usize;
-            let (a, b) = (c.saturating_sub(frame_len).min(len), (c + frame_len).min(len));
-            metrics::db(metrics::rms(&render[a..b]))
-        })
-        .collect();
-    let loudest = frame_db.iter().cloned().fold(f32::MIN, f32::max);
-    for (f, d) in f0.iter_mut().zip(&frame_db) {
-        if *d < loudest - 30.0 {
-            *f = 0.0;
-        }
-    }
+    let f0 = audible_f0(&render, sr, key_hz);
+    let rec_f0 = audible_f0(&rec.audio, sr, key_hz);
     let window = (sr / 50) as usize;
     let result = NoteResult {
         articulation: rec.articulation,
@@ -181,6 +206,7 @@ pub fn evaluate_note(model: &Arc<Model>, rec: &NoteRecording, trained: &[&NoteRe
         resynthesis: metrics::multiscale_spectral_distance(&rec.audio, &ceiling_n, sr),
         sampler_source_key: nearest.key,
         f0_error_cents: analysis::median_abs_cents(&f0, key_hz),
+        recording_f0_spread_cents: own_median_hz(&rec_f0).and_then(|m| analysis::median_abs_cents(&rec_f0, m)),
         loudness_shape_db: metrics::loudness_shape_error(&rec.audio, &render, window),
         sampler_loudness_shape_db: metrics::loudness_shape_error(&rec.audio, &resampled, window),
     };
