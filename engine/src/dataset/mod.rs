@@ -70,7 +70,8 @@ pub struct NoteRecording {
 }
 
 /// The model's dynamic input (0 = pp .. 1 = ff) for recorded layer `layer` of `count`: the
-/// softest layer plays at 0.3, the loudest at 0.9, so CC1 can go beyond both.
+/// softest layer plays at 0.3, the loudest at 0.9, so CC1 can go beyond both (beyond them
+/// by level alone: the voice never tells the network a dynamic it was not trained on).
 pub fn layer_dynamic(layer: u8, count: u8) -> f32 {
     if count <= 1 {
         return 0.6;

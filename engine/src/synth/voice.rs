@@ -328,6 +328,17 @@ mod tests {
     use crate::{MidiEvent, PerformanceSettings, Synth};
     use std::sync::Arc;
 
+    #[test]
+    fn network_hears_only_trained_dynamics() {
+        let layers = [0.3, 0.9];
+        assert_eq!(super::network_dynamic(0.0, &layers), 0.3);
+        assert_eq!(super::network_dynamic(0.5, &layers), 0.5);
+        assert_eq!(super::network_dynamic(1.0, &layers), 0.9);
+        // A card without layers (a model from a single-layer folder still has one) passes it on.
+        assert_eq!(super::network_dynamic(0.7, &[]), 0.7);
+        assert_eq!(super::network_dynamic(0.7, &[0.5]), 0.5);
+    }
+
     /// Found by fuzzing (fuzz/ event_stream): a stolen voice whose wavetables are silent (here
     /// key 127 at 22.05 kHz, whose fundamental lies above the band limit) never advanced its
     /// fade, so it stayed `Stolen` for ever: all-sound-off did not free it, and the render tail
