@@ -12,7 +12,8 @@ $rosin dataset -o dataset-cache/vsco2-strings --quiet
 mkdir -p model-weights
 train() {
   CANDLE_NUM_THREADS=1 $rosin train --dataset dataset-cache/vsco2-strings --instrument "$1" \
-    -o "model-weights/$1.safetensors" --minutes "$minutes" --quiet
+    -o "model-weights/$1.safetensors" --minutes "$minutes" --quiet "${@:2}"
 }
-train violins & train violas & wait
+# Violas: seed 2 (seed 1's model had brightness falling with CC1; see README "Training choices").
+train violins & train violas --seed 2 & wait
 train celli & train basses & wait
