@@ -41,7 +41,8 @@ pub struct NetState {
     nonzero: Vec<u32>,
 }
 
-fn transpose(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+/// Row-major (rows, cols) → row-major (cols, rows). Also used by training's fused GRU.
+pub(crate) fn transpose(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut t = vec![0.0; w.len()];
     for r in 0..rows {
         for c in 0..cols {

@@ -61,21 +61,11 @@ struct Gates {
     hn: Vec<f32>,
 }
 
-/// `W_hh` transposed to (H, 3H): `gh = b + Σ_k h[k] · row k` is then a run of contiguous
-/// multiply-adds the compiler vectorises.
-fn transpose(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut t = vec![0.0; w.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            t[c * rows + r] = w[r * cols + c];
-        }
-    }
-    t
-}
-
 fn forward(gi: &[f32], whh: &[f32], bhh: &[f32], h0: &[f32], d: Dims, mut gates: Option<&mut Gates>) -> Vec<f32> {
     let Dims { b, t, h } = d;
-    let wt = transpose(whh, 3 * h, h);
+    // `W_hh` transposed to (H, 3H): `gh = b + Σ_k h[k] · row k` is then a run of contiguous
+    // multiply-adds the compiler vectorises.
+    let wt = crate::model::runtime::transpose(whh, 3 * h, h);
     let mut out = vec![0.0f32; b * t * h];
     let mut gh = vec![0.0f32; 3 * h];
     let mut prev = vec![0.0f32; h];
@@ -126,7 +116,13 @@ impl CustomOp3 for GruRecurrence {
         let (b, t, h3) = l1.shape().dims3()?;
         let h = h3 / 3;
         if h3 != 3 * h || l2.shape().dims2()? != (h3, h) || l3.shape().dims1()? != h3 || self.h0.len() != b * h {
-            bail!("gru recurrence: shapes gi {:?}, W_hh {:?}, b_hh {:?}, h0 {}", l1.shape(), l2.shape(), l3.shape(), self.h0.len());
+            bail!(
+                "gru recurrence: shapes gi {:?}, W_hh {:?}, b_hh {:?}, h0 {}",
+                l1.shape(),
+                l2.shape(),
+                l3.shape(),
+                self.h0.len()
+            );
         }
         let d = Dims { b, t, h };
         let out = forward(contiguous(s1, l1)?, contiguous(s2, l2)?, contiguous(s3, l3)?, &self.h0, d, None);
@@ -146,7 +142,12 @@ impl CustomOp3 for GruRecurrence {
         let d = Dims { b, t, h };
         let flat = |x: &Tensor| x.flatten_all().and_then(|x| x.to_vec1::<f32>());
         let (gi_v, w, bias, hs, dout) = (flat(gi)?, flat(whh)?, flat(bhh)?, flat(res)?, flat(grad_res)?);
-        let mut g = Gates { r: vec![0.0; b * t * h], z: vec![0.0; b * t * h], n: vec![0.0; b * t * h], hn: vec![0.0; b * t * h] };
+        let mut g = Gates {
+            r: vec![0.0; b * t * h],
+            z: vec![0.0; b * t * h],
+            n: vec![0.0; b * t * h],
+            hn: vec![0.0; b * t * h],
+        };
         forward(&gi_v, &w, &bias, &self.h0, d, Some(&mut g));
 
         let mut dgi = vec![0.0f32; b * t * 3 * h];

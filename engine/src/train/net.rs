@@ -145,7 +145,8 @@ mod tests {
         let probe = Tensor::from_vec(seeded(&[b, t, 5], 17), (b, t, 5), &dev)?;
         let (y_fused, h_fused) = net.forward(&x, &h0)?;
         let (y_ref, h_ref) = net.forward_unrolled(&x, &h0)?;
-        let max_diff = |a: &Tensor, b: &Tensor| -> Result<f32> { (a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>() };
+        let max_diff =
+            |a: &Tensor, b: &Tensor| -> Result<f32> { (a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>() };
         assert!(max_diff(&y_fused, &y_ref)? < 1e-5);
         assert!(max_diff(&h_fused, &h_ref)? < 1e-5);
         // A loss that weighs every output differently, and also uses the final state.
