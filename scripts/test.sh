@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 # The host tests must not skip for want of a plugin build.
 export ROSIN_REQUIRE_PLUGIN_BUILDS=1
+# Tests that train on the real recordings must not skip for want of the SoundFont.
+export ROSIN_REQUIRE_SOUNDFONT=1
 bash scripts/setup.sh
 bash scripts/setup-test-deps.sh
 # Plugin bundles first: the CLAP host tests load them.

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Rebuilds the shipped models in model-weights/ from the VSCO2 recordings:
-# dataset analysis, then one model per section, two sections at a time (one core each).
-# Usage: bash scripts/train-all.sh [minutes per section, default 8]
+# dataset analysis, then one model per section, two sections at a time (one core each):
+# frame-level training, then the audio-domain fine-tune through the differentiable synth.
+# Usage: bash scripts/train-all.sh [frame-level minutes, default 6.5] [fine-tune minutes, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-minutes=${1:-8}
+minutes=${1:-6.5}
+fine_tune_minutes=${2:-3}
 bash scripts/setup.sh
 cargo build --release -p rosin-engine --bin rosin
 rosin=target/release/rosin
@@ -12,7 +14,8 @@ $rosin dataset -o dataset-cache/vsco2-strings --quiet
 mkdir -p model-weights
 train() {
   CANDLE_NUM_THREADS=1 $rosin train --dataset dataset-cache/vsco2-strings --instrument "$1" \
-    -o "model-weights/$1.safetensors" --minutes "$minutes" --quiet "${@:2}"
+    -o "model-weights/$1.safetensors" --minutes "$minutes" \
+    --fine-tune-minutes "$fine_tune_minutes" --quiet "${@:2}"
 }
 # Violas: seed 2 (seed 1's model had brightness falling with CC1; see README "Training choices").
 train violins & train violas --seed 2 & wait

@@ -156,6 +156,27 @@ struct TrainArgs {
     /// step's weights).
     #[arg(long, default_value_t = 0.999)]
     ema_decay: f64,
+    /// Then fine-tune this long on the recordings' audio through a differentiable copy of the
+    /// synthesizer (multi-scale spectral loss); 0 skips it.
+    #[arg(long, default_value_t = 0.0)]
+    fine_tune_minutes: f64,
+    /// Start from this model's weights (same network shape) instead of random ones; with
+    /// `--minutes 0` only the fine-tune runs.
+    #[arg(long)]
+    init: Option<PathBuf>,
+    /// Stop the fine-tune after this many steps if its time is not up first.
+    #[arg(long, default_value_t = 100_000)]
+    fine_tune_steps: usize,
+    /// Learning rate of the fine-tune.
+    #[arg(long, default_value_t = 3e-4)]
+    fine_tune_lr: f64,
+    /// Weight of the frame loss kept in the fine-tune's objective.
+    #[arg(long, default_value_t = 1.0)]
+    fine_tune_frame_weight: f32,
+    /// SoundFont or WAV folder the dataset was made from (the fine-tune needs the audio;
+    /// default: the Debian package's SoundFont).
+    #[arg(long)]
+    recordings: Option<PathBuf>,
     #[arg(short, long)]
     quiet: bool,
 }
@@ -485,13 +506,27 @@ fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
         loudness_weight: a.loudness_weight,
         ema_decay: a.ema_decay,
         command: std::env::args().collect::<Vec<_>>().join(" "),
+        fine_tune: (a.fine_tune_minutes > 0.0).then(|| train::finetune::FineTuneConfig {
+            max_seconds: a.fine_tune_minutes * 60.0,
+            max_steps: a.fine_tune_steps,
+            learning_rate: a.fine_tune_lr,
+            frame_loss_weight: a.fine_tune_frame_weight,
+            seed: a.seed,
+            ..Default::default()
+        }),
+        init: match &a.init {
+            Some(p) => Some(Model::load(p)?.weights),
+            None => None,
+        },
         ..Default::default()
     };
+    let recordings = if cfg.fine_tune.is_some() { fine_tune_audio(&a, &trainset)? } else { Vec::new() };
+    let audio: Vec<Option<&[f32]>> = recordings.iter().map(|r| r.as_deref()).collect();
     println!("training {name}: {} notes ({} held out and never trained on)", trainset.len(), held.len());
     let bar = bar(a.quiet, 1000, format!("training {name}"));
-    let result = train::train(&cfg, &manifest, &trainset, &held, |p| {
+    let result = train::train(&cfg, &manifest, &trainset, &held, &audio, |p| {
         bar.set_position((p.fraction * 1000.0) as u64);
-        bar.set_message(format!("training {name}: step {} loss {:.3}", p.step, p.loss));
+        bar.set_message(format!("training {name} ({}): step {} loss {:.3}", p.stage, p.step, p.loss));
     })?;
     bar.finish_and_clear();
     if let Some(dir) = a.out.parent() {
@@ -510,6 +545,26 @@ fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
     ) {
         eprintln!("warning: {e}");
     }
+    if let (Some(first), Some(last)) = (result.fine_tune_curve.first(), result.fine_tune_curve.last()) {
+        let png = a.out.with_extension("finetune.png");
+        let series = |f: fn(&(usize, f32, f32)) -> f32| {
+            result.fine_tune_curve.iter().map(|p| (p.0 as f32, f(p))).collect::<Vec<_>>()
+        };
+        if let Err(e) = rosin_engine::plot::curves(
+            &png,
+            &format!("{name}: audio fine-tune (training segments)"),
+            "fine-tune step",
+            "loss",
+            &[("spectral distance", series(|p| p.1)), ("frame loss", series(|p| p.2))],
+            false,
+        ) {
+            eprintln!("warning: {e}");
+        }
+        println!(
+            "fine-tune: {} steps; spectral distance on training segments {:.3} -> {:.3}, frame loss {:.3} -> {:.3}",
+            last.0, first.1, last.1, first.2, last.2
+        );
+    }
     println!(
         "{}: {} steps in {:.0} s; final training loss {:.3}, held-out loss {:.3}; {} parameters, {} bytes",
         a.out.display(),
@@ -521,6 +576,46 @@ fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
         std::fs::metadata(&a.out)?.len()
     );
     Ok(())
+}
+
+/// The recorded audio of every training note, for the fine-tune: read again from the dataset's
+/// source (SoundFont or WAV folder) and matched by instrument, articulation, key, layer and
+/// sample name. A note without a match is left out of the fine-tune, not of training.
+#[cfg(feature = "train")]
+fn fine_tune_audio(
+    a: &TrainArgs,
+    notes: &[rosin_engine::dataset::store::PreparedNote],
+) -> Result<Vec<Option<Vec<f32>>>, AnyError> {
+    let path = a.recordings.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_SF2));
+    let recs = if path.is_dir() {
+        rosin_engine::dataset::read_wav_folder(&path)?
+    } else {
+        rosin_engine::dataset::read_sf2_strings(&path)?
+    };
+    let mut found = 0;
+    let out: Vec<Option<Vec<f32>>> = notes
+        .iter()
+        .map(|n| {
+            let e = &n.entry;
+            let r = recs.iter().find(|r| {
+                r.instrument == e.instrument
+                    && r.articulation == e.articulation
+                    && r.key == e.key
+                    && r.layer == e.layer
+                    && r.source == e.source
+                    && r.sample_rate == e.sample_rate
+            });
+            found += r.is_some() as usize;
+            r.map(|r| r.audio.clone())
+        })
+        .collect();
+    if found == 0 {
+        return Err(
+            format!("{}: none of the {} training notes found for the fine-tune", path.display(), notes.len()).into()
+        );
+    }
+    println!("fine-tune: audio of {found} of {} training notes from {}", notes.len(), path.display());
+    Ok(out)
 }
 
 fn bench_cmd(a: BenchArgs) -> Result<(), AnyError> {

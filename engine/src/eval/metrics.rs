@@ -29,7 +29,7 @@ pub fn magnitude_spectrogram(x: &[f32], size: usize) -> Vec<Vec<f32>> {
     frames
 }
 
-fn scaled_sizes(sample_rate: u32) -> Vec<usize> {
+pub(crate) fn scaled_sizes(sample_rate: u32) -> Vec<usize> {
     let scale = (sample_rate as f32 / 44_100.0).max(0.25);
     MSS_SIZES.iter().map(|&s| ((s as f32 * scale).round() as usize).next_power_of_two().max(16)).collect()
 }

@@ -32,6 +32,24 @@ pub struct TablePlans {
     ln_k: Vec<f32>,
 }
 
+/// The fixed pseudo-random start phase θ_k of partial k (index k, θ_0 = 0): a low crest factor
+/// like real strings, identical on every run. Training's differentiable oscillator uses the same.
+pub fn partial_phases() -> Vec<f32> {
+    let mut seed: u32 = 0x1234_5678;
+    (0..=MAX_PARTIALS)
+        .map(|k| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            if k == 0 {
+                0.0
+            } else {
+                (seed as f32 / u32::MAX as f32) * std::f32::consts::TAU
+            }
+        })
+        .collect()
+}
+
 impl TablePlans {
     pub fn new() -> Self {
         let mut planner = RealFftPlanner::<f32>::new();
@@ -41,16 +59,10 @@ impl TablePlans {
             plans.push(planner.plan_fft_inverse(n));
             n *= 2;
         }
-        let mut seed: u32 = 0x1234_5678;
-        let phases = (0..=MAX_PARTIALS)
-            .map(|k| {
-                seed ^= seed << 13;
-                seed ^= seed >> 17;
-                seed ^= seed << 5;
-                let theta = if k == 0 { 0.0 } else { (seed as f32 / u32::MAX as f32) * std::f32::consts::TAU };
-                // sin(x + θ) = cos(x + θ - π/2)
-                Complex32::from_polar(0.5, theta - std::f32::consts::FRAC_PI_2)
-            })
+        let phases = partial_phases()
+            .into_iter()
+            // sin(x + θ) = cos(x + θ - π/2)
+            .map(|theta| Complex32::from_polar(0.5, theta - std::f32::consts::FRAC_PI_2))
             .collect();
         let ln_k = (0..=MAX_PARTIALS).map(|k| (k.max(1) as f32).ln()).collect();
         TablePlans { plans, phases, ln_k }

@@ -8,9 +8,16 @@
 //! transitions), so random sequences are marked released or legato with unchanged targets: the
 //! network learns that they do not change the timbre, and the synthesizer's release envelope
 //! does the rest.
+//!
+//! Then, optionally ([`finetune`]), the network is fine-tuned on the recordings' audio: its
+//! outputs are played through a differentiable copy of the synthesizer ([`ddsp`]) and compared
+//! with the recording by the multi-scale spectral distance ([`mss`]) that `rosin eval` reports.
 
 pub mod data;
+pub mod ddsp;
+pub mod finetune;
 pub mod gru_op;
+pub mod mss;
 pub mod net;
 
 use crate::articulation::Articulation;
@@ -46,6 +53,11 @@ pub struct TrainConfig {
     pub ema_decay: f64,
     pub seed: u64,
     pub command: String,
+    /// Start from these weights (a model of the same shape) instead of random ones; its output
+    /// statistics are kept.
+    pub init: Option<crate::model::NetworkWeights>,
+    /// Audio-domain fine-tune after the frame-level training (see [`finetune`]); None skips it.
+    pub fine_tune: Option<finetune::FineTuneConfig>,
 }
 
 impl Default for TrainConfig {
@@ -66,12 +78,16 @@ impl Default for TrainConfig {
             ema_decay: 0.999,
             seed: 1,
             command: String::new(),
+            fine_tune: None,
+            init: None,
         }
     }
 }
 
 /// Progress after each optimiser step.
 pub struct Progress {
+    /// "frames" (frame-level training) or "audio" (the fine-tune).
+    pub stage: &'static str,
     pub step: usize,
     pub elapsed: f64,
     pub fraction: f64,
@@ -84,6 +100,8 @@ pub struct TrainResult {
     pub train_curve: Vec<(usize, f32)>,
     /// (step, held-out frame loss).
     pub heldout_curve: Vec<(usize, f32)>,
+    /// Fine-tune steps: (step, spectral distance, frame loss), training segments.
+    pub fine_tune_curve: finetune::FineTuneCurve,
     pub steps: usize,
     pub seconds: f64,
 }
@@ -102,6 +120,13 @@ impl Rng {
     fn unit(&mut self) -> f32 {
         (self.next() >> 40) as f32 / (1u64 << 24) as f32
     }
+}
+
+/// `n` deterministic values uniform in `offset ± scale/2`, for tests.
+#[cfg(test)]
+pub(crate) fn test_values(n: usize, seed: u64, scale: f32, offset: f32) -> Vec<f32> {
+    let mut rng = Rng(seed | 1);
+    (0..n).map(|_| offset + scale * (rng.unit() - 0.5)).collect()
 }
 
 /// The card for a model trained on `train` notes of one instrument.
@@ -296,12 +321,14 @@ impl Ema {
 }
 
 /// Trains one model on `train` notes (all of one instrument); `held_out` notes are only
-/// evaluated, never trained on.
+/// evaluated, never trained on. `audio[i]` is the recording of `train[i]` where the
+/// fine-tune should hear it (empty: no fine-tune).
 pub fn train(
     cfg: &TrainConfig,
     manifest: &Manifest,
     train: &[PreparedNote],
     held_out: &[PreparedNote],
+    audio: &[Option<&[f32]>],
     mut progress: impl FnMut(&Progress),
 ) -> candle_core::Result<TrainResult> {
     let dev = Device::Cpu;
@@ -313,8 +340,13 @@ pub fn train(
         .filter(|n| card.articulation_slot(n.entry.articulation).is_some())
         .map(|n| data::build_sequence(n, &card))
         .collect();
-    let (mean, std) = data::target_stats(&seqs, shape.outputs);
+    let (mut mean, mut std) = data::target_stats(&seqs, shape.outputs);
     let net = net::TrainNet::new(shape, &dev)?;
+    if let Some(w) = &cfg.init {
+        net.load(w)?;
+        mean = w.get("output.mean").to_vec();
+        std = w.get("output.std").to_vec();
+    }
     let mut opt =
         AdamW::new(net.vars(), ParamsAdamW { lr: cfg.learning_rate, weight_decay: 1e-5, ..Default::default() })?;
 
@@ -344,6 +376,9 @@ pub fn train(
     let mut recent = Vec::new();
     let eval_every = 100;
     'outer: loop {
+        if cfg.max_steps == 0 || cfg.max_seconds <= 0.0 {
+            break;
+        }
         let batch = if cfg.balance_batches {
             let mut r = rng.unit() as f64 * pick_total;
             let mut chosen = batches.len() - 1;
@@ -385,17 +420,38 @@ pub fn train(
             if step % eval_every == 0 && !held_seqs.is_empty() {
                 heldout_curve.push((step, evaluate(&net, &held_seqs, &mean, &std, &dev)?));
             }
-            progress(&Progress { step, elapsed, fraction, loss: l });
+            progress(&Progress { stage: "frames", step, elapsed, fraction, loss: l });
         }
     }
     ema.install(&net.vars())?;
     if !held_seqs.is_empty() {
         heldout_curve.push((step, evaluate(&net, &held_seqs, &mean, &std, &dev)?));
     }
+    let mut fine_tune_curve = Vec::new();
+    let frame_seconds = started.elapsed().as_secs_f64();
+    if let Some(ft) = &cfg.fine_tune {
+        let notes: Vec<finetune::AudioNote> = train
+            .iter()
+            .zip(audio)
+            .filter_map(|(note, a)| a.map(|audio| finetune::AudioNote { note, audio }))
+            .collect();
+        fine_tune_curve = finetune::fine_tune(&net, &card, &mean, &std, &weights, &notes, ft, |s, fraction, loss| {
+            progress(&Progress { stage: "audio", step: s, elapsed: started.elapsed().as_secs_f64(), fraction, loss })
+        })?;
+        if !held_seqs.is_empty() {
+            heldout_curve.push((step, evaluate(&net, &held_seqs, &mean, &std, &dev)?));
+        }
+    }
     let weights = net.export(&mean, &std)?;
     let mut card = card;
     card.metrics.insert("training_steps".into(), step.into());
     card.metrics.insert("training_seconds".into(), (started.elapsed().as_secs_f64().round()).into());
+    if let Some(&(s, spectral, _)) = fine_tune_curve.last() {
+        card.metrics.insert("fine_tune_steps".into(), s.into());
+        card.metrics
+            .insert("fine_tune_seconds".into(), (started.elapsed().as_secs_f64() - frame_seconds).round().into());
+        card.metrics.insert("fine_tune_train_mss".into(), serde_json::json!(spectral));
+    }
     if let Some(&(_, l)) = train_curve.last() {
         card.metrics.insert("train_frame_l1".into(), serde_json::json!(l));
     }
@@ -406,6 +462,7 @@ pub fn train(
         model: Model::new(card, weights),
         train_curve,
         heldout_curve,
+        fine_tune_curve,
         steps: step,
         seconds: started.elapsed().as_secs_f64(),
     })

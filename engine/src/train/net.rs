@@ -93,6 +93,18 @@ impl TrainNet {
         Ok((self.output_layers(&hseq, x)?, h))
     }
 
+    /// Starts from a trained model's weights (same shape), e.g. to fine-tune a shipped model.
+    pub fn load(&self, weights: &NetworkWeights) -> Result<()> {
+        if weights.shape != self.shape {
+            candle_core::bail!("initial model's network {:?} differs from {:?}", weights.shape, self.shape);
+        }
+        let data = self.varmap.data().lock().unwrap();
+        for (name, var) in data.iter() {
+            var.set(&Tensor::from_slice(weights.get(name), var.shape(), var.device())?)?;
+        }
+        Ok(())
+    }
+
     /// The trained weights in the model file's layout, with the output statistics.
     pub fn export(&self, mean: &[f32], std: &[f32]) -> Result<NetworkWeights> {
         let data = self.varmap.data().lock().unwrap();
@@ -114,15 +126,7 @@ mod tests {
     use super::*;
 
     fn seeded(shape: &[usize], seed: u64) -> Vec<f32> {
-        let mut s = seed | 1;
-        (0..shape.iter().product::<usize>())
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
-            })
-            .collect()
+        crate::train::test_values(shape.iter().product(), seed, 2.0, 0.0)
     }
 
     /// The fused recurrence gives the unrolled network's outputs, final state and the gradient
