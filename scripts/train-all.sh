@@ -17,8 +17,6 @@ train() {
   CANDLE_NUM_THREADS=1 $rosin train --dataset dataset-cache/vsco2-strings --instrument "$1" \
     -o "model-weights/$1.safetensors" --minutes "$2" --fine-tune-minutes "$3" --quiet "${@:4}"
 }
-# Violas: frame-level only, 9 minutes, seed 2. Fine-tuned, they measured closer to the
-# recordings (0.90-0.91x the sampler against 0.95x) but their brightness fell with CC1 (seed 1
-# without the fine-tune, too); see README "Training choices".
-train violins "$minutes" "$fine_tune_minutes" & train violas 9 0 --seed 2 & wait
+# Violas: seed 2 (seed 1's model had brightness falling with CC1; see README "Training choices").
+train violins "$minutes" "$fine_tune_minutes" & train violas "$minutes" "$fine_tune_minutes" --seed 2 & wait
 train celli "$minutes" "$fine_tune_minutes" & train basses "$minutes" "$fine_tune_minutes" & wait

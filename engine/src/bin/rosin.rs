@@ -795,6 +795,16 @@ fn eval_cmd(a: EvalArgs) -> Result<(), AnyError> {
             "{section}: CC1 0->127 on key {}: loudness {:+.1} dB (monotonic {:.0}%), centroid {:.0} -> {:.0} Hz (monotonic {:.0}%)",
             d.key, d.range_db, 100.0 * d.loudness_monotonic, d.centroid_low_hz, d.centroid_high_hz, 100.0 * d.centroid_monotonic
         );
+        let lb = &report.layer_brightness;
+        println!(
+            "{section}: loud layer brighter than soft (sustain, centroid) at {}/{} keys in the recordings, {}/{} in Rosin; same direction at {}/{}",
+            lb.recording_rising,
+            lb.keys.len(),
+            lb.rosin_rising,
+            lb.keys.len(),
+            lb.agreeing,
+            lb.keys.len()
+        );
         std::fs::write(a.out.join(format!("{section}.json")), serde_json::to_string_pretty(&report)?)?;
         #[cfg(feature = "train")]
         eval_plots(&a.out, &section, &report, &audio)?;
@@ -813,6 +823,11 @@ fn eval_cmd(a: EvalArgs) -> Result<(), AnyError> {
                 "loudness_shape_error_db": o.loudness_shape_db,
                 "cc1_sweep_range_db": d.range_db,
                 "cc1_sweep_centroid_hz": [d.centroid_low_hz, d.centroid_high_hz],
+                "cc1_sweep_centroid_monotonic": d.centroid_monotonic,
+                "layer_brightness_keys": lb.keys.len(),
+                "layer_brightness_rising_recordings": lb.recording_rising,
+                "layer_brightness_rising_rosin": lb.rosin_rising,
+                "layer_brightness_agreeing": lb.agreeing,
                 "per_articulation": report.per_articulation.iter().map(|(a, s)| (a.name().to_string(), serde_json::json!({
                     "notes": s.notes, "mss_rosin": s.rosin, "mss_sampler": s.sampler, "mss_resynthesis": s.resynthesis,
                     "median_f0_error_cents": s.median_f0_error_cents,

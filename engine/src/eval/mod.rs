@@ -91,6 +91,20 @@ pub struct DynamicsSweep {
     pub centroid_monotonic: f32,
 }
 
+/// Brightness of the soft and the loud recorded layer against the model's, key by key: one
+/// sweep at one key says little when a single recording there is unusual.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerBrightness {
+    /// (key, recording soft, recording loud, Rosin soft, Rosin loud): spectral centroids in Hz
+    /// of sustained notes (recordings: their middle half; Rosin: 0.5–1 s after the onset).
+    pub keys: Vec<(u8, f32, f32, f32, f32)>,
+    /// Keys where the loud layer is brighter: in the recordings, and in Rosin.
+    pub recording_rising: usize,
+    pub rosin_rising: usize,
+    /// Keys where Rosin's soft-to-loud change goes the recordings' way.
+    pub agreeing: usize,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub model: String,
@@ -99,6 +113,7 @@ pub struct Report {
     pub overall: Summary,
     pub per_articulation: Vec<(Articulation, Summary)>,
     pub dynamics: DynamicsSweep,
+    pub layer_brightness: LayerBrightness,
 }
 
 fn summarise(notes: &[&NoteResult]) -> Summary {
@@ -251,6 +266,49 @@ pub fn dynamics_sweep(model: &Arc<Model>, sample_rate: u32) -> DynamicsSweep {
     }
 }
 
+/// Soft vs loud layer brightness at every key with both layers of sustained recordings.
+pub fn layer_brightness(model: &Arc<Model>, recordings: &[&NoteRecording]) -> LayerBrightness {
+    let layers = &model.card.layer_dynamics;
+    let (soft_dyn, loud_dyn) = (layers.first().copied().unwrap_or(0.3), layers.last().copied().unwrap_or(0.9));
+    let mut keys: Vec<u8> =
+        recordings.iter().filter(|r| r.articulation == Articulation::Sustain).map(|r| r.key).collect();
+    keys.sort();
+    keys.dedup();
+    let centroid_of = |audio: &[f32], sr: u32| {
+        let n = audio.len();
+        metrics::spectral_centroid(&audio[n / 4..(3 * n / 4).max(n / 4 + 1)], sr)
+    };
+    let mut out = Vec::new();
+    for key in keys {
+        let at = |layer: u8| {
+            recordings.iter().find(|r| r.articulation == Articulation::Sustain && r.key == key && r.layer == layer)
+        };
+        let top = recordings.iter().filter(|r| r.key == key).map(|r| r.layer_count).max().unwrap_or(1);
+        let (Some(soft), Some(loud)) = (at(0), at(top.saturating_sub(1))) else { continue };
+        if top < 2 {
+            continue;
+        }
+        let sr = 44_100;
+        let render = |d: f32| {
+            let a = render_note(model, key, d, Articulation::Sustain, sr, sr as usize);
+            metrics::spectral_centroid(&a[sr as usize / 2..], sr)
+        };
+        out.push((
+            key,
+            centroid_of(&soft.audio, soft.sample_rate),
+            centroid_of(&loud.audio, loud.sample_rate),
+            render(soft_dyn),
+            render(loud_dyn),
+        ));
+    }
+    LayerBrightness {
+        recording_rising: out.iter().filter(|k| k.2 > k.1).count(),
+        rosin_rising: out.iter().filter(|k| k.4 > k.3).count(),
+        agreeing: out.iter().filter(|k| (k.2 > k.1) == (k.4 > k.3)).count(),
+        keys: out,
+    }
+}
+
 /// Evaluates a model on the held-out recordings of its instrument among `recordings`.
 pub fn evaluate(model: &Arc<Model>, instrument: &str, recordings: &[NoteRecording]) -> (Report, Vec<NoteAudio>) {
     let mine: Vec<NoteRecording> = recordings
@@ -258,6 +316,7 @@ pub fn evaluate(model: &Arc<Model>, instrument: &str, recordings: &[NoteRecordin
         .filter(|r| r.instrument == instrument && model.card.articulation_slot(r.articulation).is_some())
         .cloned()
         .collect();
+    let layer_brightness = layer_brightness(model, &mine.iter().collect::<Vec<_>>());
     let (train, held) = dataset::split(mine);
     let trained: Vec<&NoteRecording> = train.iter().collect();
     let (notes, audio): (Vec<NoteResult>, Vec<NoteAudio>) =
@@ -274,6 +333,7 @@ pub fn evaluate(model: &Arc<Model>, instrument: &str, recordings: &[NoteRecordin
         model: model.card.name.clone(),
         instrument: instrument.to_string(),
         dynamics: dynamics_sweep(model, 44_100),
+        layer_brightness,
         notes,
         overall,
         per_articulation,
