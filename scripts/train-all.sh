@@ -17,6 +17,7 @@ train() {
   CANDLE_NUM_THREADS=1 $rosin train --dataset dataset-cache/vsco2-strings --instrument "$1" \
     -o "model-weights/$1.safetensors" --minutes "$2" --fine-tune-minutes "$3" --quiet "${@:4}"
 }
-# Violas: seed 2 (seed 1's model had brightness falling with CC1; see README "Training choices").
+# Violas: seed 2, kept from the frame-level-only models (whose seed 1 had brightness falling
+# with CC1); see README "Training choices".
 train violins "$minutes" "$fine_tune_minutes" & train violas "$minutes" "$fine_tune_minutes" --seed 2 & wait
 train celli "$minutes" "$fine_tune_minutes" & train basses "$minutes" "$fine_tune_minutes" & wait
