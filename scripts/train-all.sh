@@ -2,22 +2,23 @@
 # Rebuilds the shipped models in model-weights/ from the VSCO2 recordings:
 # dataset analysis, then one model per section, two sections at a time (one core each):
 # frame-level training, then the audio-domain fine-tune through the differentiable synth.
-# Usage: bash scripts/train-all.sh [frame-level minutes, default 6.5] [fine-tune minutes, default 3]
+# Training is bounded by steps, not time, so the same command gives the same weights (seeded
+# initialisation, one candle thread per section); the minute limits are only safety caps.
+# Usage: bash scripts/train-all.sh [frame-level steps, default 10000] [fine-tune steps, default 1000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-minutes=${1:-6.5}
-fine_tune_minutes=${2:-3}
+steps=${1:-10000}
+fine_tune_steps=${2:-1000}
 bash scripts/setup.sh
 cargo build --release -p rosin-engine --bin rosin
 rosin=target/release/rosin
 $rosin dataset -o dataset-cache/vsco2-strings --quiet
 mkdir -p model-weights
-# train NAME FRAME_MINUTES FINE_TUNE_MINUTES [more rosin train arguments]
+# train NAME [more rosin train arguments]
 train() {
   CANDLE_NUM_THREADS=1 $rosin train --dataset dataset-cache/vsco2-strings --instrument "$1" \
-    -o "model-weights/$1.safetensors" --minutes "$2" --fine-tune-minutes "$3" --quiet "${@:4}"
+    -o "model-weights/$1.safetensors" --steps "$steps" --minutes 8 \
+    --fine-tune-steps "$fine_tune_steps" --fine-tune-minutes 4 --quiet "${@:2}"
 }
-# Violas: seed 2, kept from the frame-level-only models (whose seed 1 had brightness falling
-# with CC1); see README "Training choices".
-train violins "$minutes" "$fine_tune_minutes" & train violas "$minutes" "$fine_tune_minutes" --seed 2 & wait
-train celli "$minutes" "$fine_tune_minutes" & train basses "$minutes" "$fine_tune_minutes" & wait
+train violins & train violas & wait
+train celli & train basses & wait

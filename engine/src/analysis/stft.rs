@@ -45,10 +45,10 @@ pub(crate) fn blackman_harris(t: f64, span: f64) -> f64 {
 pub(crate) fn good_fft_len(min: usize) -> usize {
     let mut n = min.max(16);
     loop {
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             let mut m = n;
             for p in [2, 3, 5] {
-                while m % p == 0 {
+                while m.is_multiple_of(p) {
                     m /= p;
                 }
             }

@@ -173,6 +173,10 @@ struct TrainArgs {
     /// Weight of the frame loss kept in the fine-tune's objective.
     #[arg(long, default_value_t = 1.0)]
     fine_tune_frame_weight: f32,
+    /// Weight of the multi-scale spectral distance in the fine-tune's objective (0: the
+    /// ablation, frame loss only on the same segments).
+    #[arg(long, default_value_t = 1.0)]
+    fine_tune_spectral_weight: f32,
     /// SoundFont or WAV folder the dataset was made from (the fine-tune needs the audio;
     /// default: the Debian package's SoundFont).
     #[arg(long)]
@@ -511,6 +515,7 @@ fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
             max_steps: a.fine_tune_steps,
             learning_rate: a.fine_tune_lr,
             frame_loss_weight: a.fine_tune_frame_weight,
+            spectral_loss_weight: a.fine_tune_spectral_weight,
             seed: a.seed,
             ..Default::default()
         }),
@@ -565,13 +570,16 @@ fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
             last.0, first.1, last.1, first.2, last.2
         );
     }
+    // With `--minutes 0` (fine-tune only) there is no frame-level curve to quote.
+    let last = |curve: &[(usize, f32)]| curve.last().map_or("-".to_string(), |x| format!("{:.3}", x.1));
     println!(
-        "{}: {} steps in {:.0} s; final training loss {:.3}, held-out loss {:.3}; {} parameters, {} bytes",
+        "{}: {} frame-level + {} fine-tune steps in {:.0} s; final training loss {}, held-out loss {}; {} parameters, {} bytes",
         a.out.display(),
         result.steps,
+        result.fine_tune_curve.last().map_or(0, |x| x.0),
         result.seconds,
-        result.train_curve.last().map(|x| x.1).unwrap_or(f32::NAN),
-        result.heldout_curve.last().map(|x| x.1).unwrap_or(f32::NAN),
+        last(&result.train_curve),
+        last(&result.heldout_curve),
         result.model.card.network.parameter_count(),
         std::fs::metadata(&a.out)?.len()
     );

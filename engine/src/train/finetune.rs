@@ -27,6 +27,9 @@ pub struct FineTuneConfig {
     pub batch: usize,
     /// Longest segment, in control frames.
     pub frames: usize,
+    /// Weight of the multi-scale spectral distance (0: the fine-tune only anneals the frame
+    /// loss on the same segments, the ablation that shows what the audio loss itself adds).
+    pub spectral_loss_weight: f32,
     /// Weight of the frame loss (standardised L1) added to the spectral distance.
     pub frame_loss_weight: f32,
     pub ema_decay: f64,
@@ -41,6 +44,7 @@ impl Default for FineTuneConfig {
             learning_rate: 3e-4,
             batch: 6,
             frames: 160,
+            spectral_loss_weight: 1.0,
             frame_loss_weight: 1.0,
             ema_decay: 0.99,
             seed: 1,
@@ -202,7 +206,7 @@ pub fn fine_tune(
         let sizes = mss::sizes_for(sr);
         let target_mags = mss::target_magnitudes(&target, &sizes)?;
         let spectral = mss::mss_loss(&audio, &target_mags, &sizes)?;
-        let loss = (&spectral + (&frame_loss * cfg.frame_loss_weight as f64)?)?;
+        let loss = ((&spectral * cfg.spectral_loss_weight as f64)? + (&frame_loss * cfg.frame_loss_weight as f64)?)?;
         opt.backward_step(&loss)?;
         ema.update(&net.vars())?;
         step += 1;

@@ -122,6 +122,12 @@ impl Rng {
     }
 }
 
+/// `n` values uniform in `offset ± scale/2`, the same for the same `seed`.
+pub(crate) fn uniform_values(n: usize, seed: u64, scale: f32, offset: f32) -> Vec<f32> {
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    (0..n).map(|_| offset + scale * (rng.unit() - 0.5)).collect()
+}
+
 /// `n` deterministic values uniform in `offset ± scale/2`, for tests.
 #[cfg(test)]
 pub(crate) fn test_values(n: usize, seed: u64, scale: f32, offset: f32) -> Vec<f32> {
@@ -341,7 +347,7 @@ pub fn train(
         .map(|n| data::build_sequence(n, &card))
         .collect();
     let (mut mean, mut std) = data::target_stats(&seqs, shape.outputs);
-    let net = net::TrainNet::new(shape, &dev)?;
+    let net = net::TrainNet::new(shape, cfg.seed, &dev)?;
     if let Some(w) = &cfg.init {
         net.load(w)?;
         mean = w.get("output.mean").to_vec();

@@ -26,22 +26,36 @@ pub struct TrainNet {
 }
 
 impl TrainNet {
-    pub fn new(shape: NetworkShape, dev: &Device) -> Result<Self> {
-        let varmap = VarMap::new();
+    /// A network with uniform ±1/sqrt(fan_in) weights drawn from `seed` (candle's own `Init`
+    /// draws from an unseeded generator, so the same command would train a different model on
+    /// every run) and zero biases.
+    pub fn new(shape: NetworkShape, seed: u64, dev: &Device) -> Result<Self> {
+        let mut varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, dev);
         let (i, a, h, o, y) = (shape.inputs, shape.input_hidden, shape.gru_hidden, shape.output_hidden, shape.outputs);
-        let kaiming =
-            |fan_in: usize| Init::Uniform { lo: -(1.0 / fan_in as f64).sqrt(), up: (1.0 / fan_in as f64).sqrt() };
-        let input_w = vb.get_with_hints((a, i), "input.weight", kaiming(i))?;
-        let input_b = vb.get_with_hints(a, "input.bias", Init::Const(0.0))?;
-        let ih_w = vb.get_with_hints((3 * h, a), "gru.weight_ih", kaiming(h))?;
-        let hh_w = vb.get_with_hints((3 * h, h), "gru.weight_hh", kaiming(h))?;
-        let ih_b = vb.get_with_hints(3 * h, "gru.bias_ih", Init::Const(0.0))?;
-        let hh_b = vb.get_with_hints(3 * h, "gru.bias_hh", Init::Const(0.0))?;
-        let hidden_w = vb.get_with_hints((o, h + i), "hidden.weight", kaiming(h + i))?;
-        let hidden_b = vb.get_with_hints(o, "hidden.bias", Init::Const(0.0))?;
-        let output_w = vb.get_with_hints((y, o), "output.weight", kaiming(o))?;
-        let output_b = vb.get_with_hints(y, "output.bias", Init::Const(0.0))?;
+        let zero = Init::Const(0.0);
+        let input_w = vb.get_with_hints((a, i), "input.weight", zero)?;
+        let input_b = vb.get_with_hints(a, "input.bias", zero)?;
+        let ih_w = vb.get_with_hints((3 * h, a), "gru.weight_ih", zero)?;
+        let hh_w = vb.get_with_hints((3 * h, h), "gru.weight_hh", zero)?;
+        let ih_b = vb.get_with_hints(3 * h, "gru.bias_ih", zero)?;
+        let hh_b = vb.get_with_hints(3 * h, "gru.bias_hh", zero)?;
+        let hidden_w = vb.get_with_hints((o, h + i), "hidden.weight", zero)?;
+        let hidden_b = vb.get_with_hints(o, "hidden.bias", zero)?;
+        let output_w = vb.get_with_hints((y, o), "output.weight", zero)?;
+        let output_b = vb.get_with_hints(y, "output.bias", zero)?;
+        let weights = [
+            ("input.weight", (a, i), i),
+            ("gru.weight_ih", (3 * h, a), h),
+            ("gru.weight_hh", (3 * h, h), h),
+            ("hidden.weight", (o, h + i), h + i),
+            ("output.weight", (y, o), o),
+        ];
+        for (k, (name, dims, fan_in)) in weights.into_iter().enumerate() {
+            let bound = (1.0 / fan_in as f32).sqrt();
+            let values = super::uniform_values(dims.0 * dims.1, seed.wrapping_add(k as u64), 2.0 * bound, 0.0);
+            varmap.set_one(name, Tensor::from_vec(values, dims, dev)?)?;
+        }
         Ok(TrainNet { shape, varmap, input_w, input_b, ih_w, hh_w, ih_b, hh_b, hidden_w, hidden_b, output_w, output_b })
     }
 
@@ -135,7 +149,7 @@ mod tests {
     fn fused_recurrence_matches_the_unrolled_network() -> Result<()> {
         let dev = Device::Cpu;
         let shape = NetworkShape { inputs: 7, input_hidden: 9, gru_hidden: 6, output_hidden: 11, outputs: 5 };
-        let net = TrainNet::new(shape, &dev)?;
+        let net = TrainNet::new(shape, 1, &dev)?;
         // Larger-than-initial recurrent weights so the gates are far from linear.
         for (name, var) in net.varmap.data().lock().unwrap().iter() {
             if name == "gru.weight_hh" || name.ends_with("bias") {
@@ -164,6 +178,43 @@ mod tests {
             let diff = max_diff(a, r)?;
             assert!(scale > 0.0, "a parameter of shape {:?} got a zero gradient", var.dims());
             assert!(diff <= 1e-4 * scale.max(1.0), "gradient of {:?} differs by {diff} (scale {scale})", var.dims());
+        }
+        Ok(())
+    }
+
+    /// `--seed` decides the initial weights: the same seed gives the same network, another seed
+    /// another one; weights within ±1/sqrt(fan_in), biases zero.
+    #[test]
+    fn initial_weights_follow_the_seed() -> Result<()> {
+        let dev = Device::Cpu;
+        let shape = NetworkShape { inputs: 7, input_hidden: 9, gru_hidden: 6, output_hidden: 11, outputs: 5 };
+        let weights = |seed| -> Result<Vec<(String, Vec<f32>)>> {
+            let net = TrainNet::new(shape, seed, &dev)?;
+            let data = net.varmap.data().lock().unwrap();
+            let mut all: Vec<_> = data
+                .iter()
+                .map(|(n, v)| Ok((n.clone(), v.as_tensor().flatten_all()?.to_vec1::<f32>()?)))
+                .collect::<Result<_>>()?;
+            all.sort_by(|a, b| a.0.cmp(&b.0));
+            Ok(all)
+        };
+        let (a, b, c) = (weights(1)?, weights(1)?, weights(2)?);
+        assert_eq!(a, b);
+        for ((name, x), (_, z)) in a.iter().zip(&c) {
+            if name.contains("bias") {
+                assert!(x.iter().chain(z).all(|v| *v == 0.0), "{name}");
+                continue;
+            }
+            assert_ne!(x, z, "{name}");
+            let fan_in = match name.as_str() {
+                "input.weight" => 7,
+                "hidden.weight" => 6 + 7,
+                "output.weight" => 11,
+                _ => 6,
+            };
+            let bound = (1.0 / fan_in as f32).sqrt();
+            assert!(x.iter().all(|v| v.abs() <= bound), "{name}");
+            assert!(x.iter().any(|v| v.abs() > 0.5 * bound), "{name}");
         }
         Ok(())
     }
