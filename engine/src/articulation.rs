@@ -4,9 +4,10 @@ use serde::{Deserialize, Serialize};
 
 /// One playing technique. The order is the model's one-hot input order and the default
 /// keyswitch order (C0 sustain, C#0 short, D0 tremolo, D#0 pizzicato).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Articulation {
+    #[default]
     Sustain,
     Short,
     Tremolo,

@@ -128,12 +128,13 @@ struct TrainArgs {
     /// Name shown to users (default: the instrument, capitalised).
     #[arg(long)]
     name: Option<String>,
-    /// Wall-clock budget in minutes.
+    /// Wall-clock budget in minutes (with --steps: only a cap that stops the run early).
     #[arg(long, default_value_t = 8.0)]
     minutes: f64,
-    /// Upper bound on optimiser steps.
-    #[arg(long, default_value_t = 100_000)]
-    steps: usize,
+    /// Optimiser steps. Given, the learning-rate schedule follows the steps, so the same command
+    /// trains the same weights on any machine; not given, the run lasts --minutes.
+    #[arg(long)]
+    steps: Option<usize>,
     /// GRU size: 64 measured better than 128 on held-out notes at the same number of steps,
     /// trains 1.5x faster and plays 1.5x cheaper (see model-weights/README.md).
     #[arg(long, default_value_t = 64)]
@@ -164,9 +165,9 @@ struct TrainArgs {
     /// `--minutes 0` only the fine-tune runs.
     #[arg(long)]
     init: Option<PathBuf>,
-    /// Stop the fine-tune after this many steps if its time is not up first.
-    #[arg(long, default_value_t = 100_000)]
-    fine_tune_steps: usize,
+    /// Fine-tune steps, as --steps (--fine-tune-minutes then only caps the time).
+    #[arg(long)]
+    fine_tune_steps: Option<usize>,
     /// Learning rate of the fine-tune.
     #[arg(long, default_value_t = 3e-4)]
     fine_tune_lr: f64,
@@ -510,14 +511,17 @@ fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
         loudness_weight: a.loudness_weight,
         ema_decay: a.ema_decay,
         command: std::env::args().collect::<Vec<_>>().join(" "),
-        fine_tune: (a.fine_tune_minutes > 0.0).then(|| train::finetune::FineTuneConfig {
-            max_seconds: a.fine_tune_minutes * 60.0,
-            max_steps: a.fine_tune_steps,
-            learning_rate: a.fine_tune_lr,
-            frame_loss_weight: a.fine_tune_frame_weight,
-            spectral_loss_weight: a.fine_tune_spectral_weight,
-            seed: a.seed,
-            ..Default::default()
+        fine_tune: (a.fine_tune_minutes > 0.0 || a.fine_tune_steps.is_some()).then(|| {
+            train::finetune::FineTuneConfig {
+                // Steps without minutes: no time cap.
+                max_seconds: if a.fine_tune_minutes > 0.0 { a.fine_tune_minutes * 60.0 } else { f64::INFINITY },
+                max_steps: a.fine_tune_steps,
+                learning_rate: a.fine_tune_lr,
+                frame_loss_weight: a.fine_tune_frame_weight,
+                spectral_loss_weight: a.fine_tune_spectral_weight,
+                seed: a.seed,
+                ..Default::default()
+            }
         }),
         init: match &a.init {
             Some(p) => Some(Model::load(p)?.weights),
@@ -570,13 +574,26 @@ fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
             last.0, first.1, last.1, first.2, last.2
         );
     }
+    // A step-bounded run cut short by its time cap did not finish its schedule: say so, since
+    // then the result depends on the machine's speed.
+    let fine_tune_steps = result.fine_tune_curve.last().map_or(0, |x| x.0);
+    for (what, asked, done, flag) in [
+        ("frame-level training", a.steps.filter(|_| a.minutes > 0.0), result.steps, "--minutes"),
+        ("fine-tune", a.fine_tune_steps, fine_tune_steps, "--fine-tune-minutes"),
+    ] {
+        if let Some(asked) = asked.filter(|&n| done < n) {
+            eprintln!(
+                "warning: {what} stopped by its time cap after {done} of {asked} steps; its learning-rate schedule did not finish (raise {flag} to reproduce the intended run)"
+            );
+        }
+    }
     // With `--minutes 0` (fine-tune only) there is no frame-level curve to quote.
     let last = |curve: &[(usize, f32)]| curve.last().map_or("-".to_string(), |x| format!("{:.3}", x.1));
     println!(
         "{}: {} frame-level + {} fine-tune steps in {:.0} s; final training loss {}, held-out loss {}; {} parameters, {} bytes",
         a.out.display(),
         result.steps,
-        result.fine_tune_curve.last().map_or(0, |x| x.0),
+        fine_tune_steps,
         result.seconds,
         last(&result.train_curve),
         last(&result.heldout_curve),

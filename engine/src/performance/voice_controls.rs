@@ -70,12 +70,6 @@ pub struct FrameControls {
     pub level_db: f32,
 }
 
-impl Default for Articulation {
-    fn default() -> Self {
-        Articulation::Sustain
-    }
-}
-
 /// Hz of a fractional MIDI key (A4 = 69 = 440 Hz).
 #[inline]
 pub fn pitch_to_hz(pitch: f32) -> f32 {

@@ -21,7 +21,8 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 #[derive(Debug, Clone)]
 pub struct FineTuneConfig {
     pub max_seconds: f64,
-    pub max_steps: usize,
+    /// As [`super::TrainConfig::max_steps`]: given, the schedule follows the steps.
+    pub max_steps: Option<usize>,
     pub learning_rate: f64,
     /// Notes per step (all of one articulation and sample rate).
     pub batch: usize,
@@ -40,7 +41,7 @@ impl Default for FineTuneConfig {
     fn default() -> Self {
         FineTuneConfig {
             max_seconds: 120.0,
-            max_steps: 100_000,
+            max_steps: None,
             learning_rate: 3e-4,
             batch: 6,
             frames: 160,
@@ -115,8 +116,8 @@ pub fn fine_tune(
     let mut step = 0;
     loop {
         let elapsed = started.elapsed().as_secs_f64();
-        let fraction = (step as f64 / cfg.max_steps as f64).max(elapsed / cfg.max_seconds);
-        if fraction >= 1.0 {
+        let (fraction, done) = super::schedule_position(step, cfg.max_steps, elapsed, cfg.max_seconds);
+        if done {
             break;
         }
         // One articulation per step (in turn), notes of one sample rate: segments of similar

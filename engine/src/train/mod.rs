@@ -39,8 +39,9 @@ pub struct TrainConfig {
     pub output_hidden: usize,
     pub batch: usize,
     pub chunk: usize,
-    /// Stop after this many optimiser steps, or this much wall time, whichever comes first.
-    pub max_steps: usize,
+    /// Optimiser steps: given, the learning-rate schedule follows them and `max_seconds` only
+    /// stops a run early; None, the run lasts `max_seconds` (see [`schedule_position`]).
+    pub max_steps: Option<usize>,
     pub max_seconds: f64,
     pub learning_rate: f64,
     /// Give every batch of notes the same expected number of steps, however long its notes.
@@ -70,7 +71,7 @@ impl Default for TrainConfig {
             output_hidden: 128,
             batch: 16,
             chunk: 100,
-            max_steps: 100_000,
+            max_steps: None,
             max_seconds: 480.0,
             learning_rate: 3e-3,
             balance_batches: true,
@@ -104,6 +105,22 @@ pub struct TrainResult {
     pub fine_tune_curve: finetune::FineTuneCurve,
     pub steps: usize,
     pub seconds: f64,
+}
+
+/// Where a run stands in its cosine learning-rate schedule (0 → 1) and whether it is over.
+/// Bounded by steps, the schedule follows the step count alone, so the same command trains
+/// the same weights on any machine and under any load (wall time entering the schedule did
+/// not: held-out evaluations and other processes shifted it); the time limit then only stops a
+/// run early. Bounded by time, it follows the wall clock.
+pub(crate) fn schedule_position(step: usize, max_steps: Option<usize>, elapsed: f64, max_seconds: f64) -> (f64, bool) {
+    let time = if max_seconds > 0.0 { elapsed / max_seconds } else { f64::INFINITY };
+    match max_steps {
+        Some(n) => {
+            let steps = step as f64 / n.max(1) as f64;
+            (steps.min(1.0), n == 0 || steps >= 1.0 || time >= 1.0)
+        }
+        None => (time.min(1.0), time >= 1.0),
+    }
 }
 
 struct Rng(u64);
@@ -382,7 +399,7 @@ pub fn train(
     let mut recent = Vec::new();
     let eval_every = 100;
     'outer: loop {
-        if cfg.max_steps == 0 || cfg.max_seconds <= 0.0 {
+        if schedule_position(0, cfg.max_steps, 0.0, cfg.max_seconds).1 {
             break;
         }
         let batch = if cfg.balance_batches {
@@ -404,8 +421,8 @@ pub fn train(
         let mut h = Tensor::zeros((picked.len(), shape.gru_hidden), DType::F32, &dev)?;
         for c in chunks {
             let elapsed = started.elapsed().as_secs_f64();
-            let fraction = (step as f64 / cfg.max_steps as f64).max(elapsed / cfg.max_seconds);
-            if fraction >= 1.0 {
+            let (fraction, done) = schedule_position(step, cfg.max_steps, elapsed, cfg.max_seconds);
+            if done {
                 break 'outer;
             }
             // Cosine decay to a tenth of the initial rate over the run.
@@ -472,4 +489,24 @@ pub fn train(
         steps: step,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::schedule_position;
+
+    /// Bounded by steps, the schedule ignores the clock (so slow or busy machines train the same
+    /// weights) and the time limit only stops the run; bounded by time, the clock is the schedule.
+    #[test]
+    fn schedule_follows_steps_when_they_are_given() {
+        assert_eq!(schedule_position(250, Some(1000), 1e-3, 480.0), (0.25, false));
+        assert_eq!(schedule_position(250, Some(1000), 400.0, 480.0), (0.25, false));
+        assert_eq!(schedule_position(1000, Some(1000), 1.0, 480.0), (1.0, true));
+        assert!(schedule_position(10, Some(1000), 480.0, 480.0).1, "the time cap stops it");
+        assert!(schedule_position(0, Some(0), 0.0, 480.0).1);
+        assert_eq!(schedule_position(5, None, 120.0, 480.0), (0.25, false));
+        assert_eq!(schedule_position(5, None, 500.0, 480.0), (1.0, true));
+        assert!(schedule_position(0, None, 0.0, 0.0).1, "no time, no run");
+        assert_eq!(schedule_position(3, Some(4), 1e9, f64::INFINITY), (0.75, false));
+    }
 }
