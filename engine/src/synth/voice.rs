@@ -84,6 +84,20 @@ pub struct Voice {
 /// models that is where brightness stopped following CC1; past the outer layers the timbre holds
 /// and the CC1 level curve alone makes the note softer or louder, as a sampler's outer
 /// velocity layer would.
+/// The pitch the network is told: clamped to the keys it was trained on, for the same reason.
+/// Past them the oscillator still plays the real pitch through the envelope of the outermost
+/// trained key (its harmonic envelope is on absolute-frequency bands, so the partials keep
+/// sampling the same body resonances); measured on the violins' held-out pizzicato at key 86,
+/// three semitones above the highest trained one, see README "Where Rosin is behind".
+fn network_pitch(pitch: f32, key_range: [u8; 2]) -> f32 {
+    let (lo, hi) = (key_range[0] as f32, key_range[1] as f32);
+    if lo <= hi {
+        pitch.clamp(lo, hi)
+    } else {
+        pitch
+    }
+}
+
 fn network_dynamic(dynamic: f32, layers: &[f32]) -> f32 {
     let lo = layers.iter().cloned().fold(f32::INFINITY, f32::min);
     let hi = layers.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
@@ -256,7 +270,7 @@ impl Voice {
         let card = &ctx.model.card;
         let slot = card.articulation_slot(self.controls.articulation).unwrap_or(0);
         let vi = inputs::VoiceInputs {
-            pitch: fc.pitch,
+            pitch: network_pitch(fc.pitch, card.key_range),
             dynamic: network_dynamic(fc.dynamic, &card.layer_dynamics),
             seconds_since_on: self.controls.seconds_since_on,
             seconds_since_off: self.controls.seconds_since_off,
@@ -337,6 +351,15 @@ mod tests {
         // A card without layers (a model from a single-layer folder still has one) passes it on.
         assert_eq!(super::network_dynamic(0.7, &[]), 0.7);
         assert_eq!(super::network_dynamic(0.7, &[0.5]), 0.5);
+    }
+
+    #[test]
+    fn network_hears_only_trained_keys() {
+        assert_eq!(super::network_pitch(86.0, [55, 83]), 83.0);
+        assert_eq!(super::network_pitch(40.5, [55, 83]), 55.0);
+        assert_eq!(super::network_pitch(69.25, [55, 83]), 69.25);
+        // A malformed range passes the pitch on rather than panicking in `clamp`.
+        assert_eq!(super::network_pitch(69.0, [83, 55]), 69.0);
     }
 
     /// Found by fuzzing (fuzz/ event_stream): a stolen voice whose wavetables are silent (here
