@@ -383,6 +383,17 @@ mod tests {
             .collect()
     }
 
+    /// `analytic[at[k]]` agrees with `numeric[k]` to 2e-4 relative (1e-6 absolute).
+    fn assert_gradients_match(at: &[usize], numeric: &[f64], analytic: &[f32], what: &str) {
+        for (&i, &num) in at.iter().zip(numeric) {
+            let ana = analytic[i] as f64;
+            assert!(
+                (num - ana).abs() <= 2e-4 * num.abs().max(ana.abs()) + 1e-6,
+                "{what} sample {i}: numeric {num}, analytic {ana}"
+            );
+        }
+    }
+
     #[test]
     fn magnitudes_match_the_eval_spectrogram() -> Result<()> {
         let dev = Device::Cpu;
@@ -463,13 +474,7 @@ mod tests {
                 let op = if keep { StftMagnitude::new(size) } else { StftMagnitude::constant(size) };
                 let grads = (x.as_tensor().apply_op1(op)? * &ct)?.sum_all()?.backward()?;
                 let analytic = grads.get(&x).expect("gradient").flatten_all()?.to_vec1::<f32>()?;
-                for (&i, &num) in at.iter().zip(&numeric) {
-                    let ana = analytic[i] as f64;
-                    assert!(
-                        (num - ana).abs() <= 2e-4 * num.abs().max(ana.abs()) + 1e-6,
-                        "b {b} n {n} size {size} keep {keep} sample {i}: numeric {num}, analytic {ana}"
-                    );
-                }
+                assert_gradients_match(&at, &numeric, &analytic, &format!("b {b} n {n} size {size} keep {keep}"));
             }
         }
         Ok(())
@@ -525,13 +530,7 @@ mod tests {
         let analytic = loss.backward()?.get(&x).expect("gradient").flatten_all()?.to_vec1::<f32>()?;
         let at = [1usize, 5, 17, 64, 150, 287, 299, 300, 301, 420, 599];
         let numeric = finite_differences(&x0, &at, loss_f64);
-        for (&i, &num) in at.iter().zip(&numeric) {
-            let ana = analytic[i] as f64;
-            assert!(
-                (num - ana).abs() <= 2e-4 * num.abs().max(ana.abs()) + 1e-6,
-                "sample {i}: numeric {num}, analytic {ana}"
-            );
-        }
+        assert_gradients_match(&at, &numeric, &analytic, "loss");
         Ok(())
     }
 
