@@ -30,32 +30,30 @@ impl TrainNet {
     /// draws from an unseeded generator, so the same command would train a different model on
     /// every run) and zero biases.
     pub fn new(shape: NetworkShape, seed: u64, dev: &Device) -> Result<Self> {
-        let mut varmap = VarMap::new();
+        let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, dev);
         let (i, a, h, o, y) = (shape.inputs, shape.input_hidden, shape.gru_hidden, shape.output_hidden, shape.outputs);
-        let zero = Init::Const(0.0);
-        let input_w = vb.get_with_hints((a, i), "input.weight", zero)?;
-        let input_b = vb.get_with_hints(a, "input.bias", zero)?;
-        let ih_w = vb.get_with_hints((3 * h, a), "gru.weight_ih", zero)?;
-        let hh_w = vb.get_with_hints((3 * h, h), "gru.weight_hh", zero)?;
-        let ih_b = vb.get_with_hints(3 * h, "gru.bias_ih", zero)?;
-        let hh_b = vb.get_with_hints(3 * h, "gru.bias_hh", zero)?;
-        let hidden_w = vb.get_with_hints((o, h + i), "hidden.weight", zero)?;
-        let hidden_b = vb.get_with_hints(o, "hidden.bias", zero)?;
-        let output_w = vb.get_with_hints((y, o), "output.weight", zero)?;
-        let output_b = vb.get_with_hints(y, "output.bias", zero)?;
-        let weights = [
-            ("input.weight", (a, i), i),
-            ("gru.weight_ih", (3 * h, a), h),
-            ("gru.weight_hh", (3 * h, h), h),
-            ("hidden.weight", (o, h + i), h + i),
-            ("output.weight", (y, o), o),
-        ];
-        for (k, (name, dims, fan_in)) in weights.into_iter().enumerate() {
+        let bias = |n: usize, name: &str| vb.get_with_hints(n, name, Init::Const(0.0));
+        // The k-th weight matrix draws from `seed + k`.
+        let weight = |dims: (usize, usize), name: &str, fan_in: usize, k: u64| -> Result<Tensor> {
+            let w = vb.get_with_hints(dims, name, Init::Const(0.0))?;
             let bound = (1.0 / fan_in as f32).sqrt();
-            let values = super::uniform_values(dims.0 * dims.1, seed.wrapping_add(k as u64), 2.0 * bound, 0.0);
-            varmap.set_one(name, Tensor::from_vec(values, dims, dev)?)?;
-        }
+            let values = super::uniform_values(dims.0 * dims.1, seed.wrapping_add(k), 2.0 * bound, 0.0);
+            if let Some(var) = varmap.data().lock().unwrap().get(name) {
+                var.set(&Tensor::from_vec(values, dims, dev)?)?;
+            }
+            Ok(w)
+        };
+        let input_w = weight((a, i), "input.weight", i, 0)?;
+        let input_b = bias(a, "input.bias")?;
+        let ih_w = weight((3 * h, a), "gru.weight_ih", h, 1)?;
+        let hh_w = weight((3 * h, h), "gru.weight_hh", h, 2)?;
+        let ih_b = bias(3 * h, "gru.bias_ih")?;
+        let hh_b = bias(3 * h, "gru.bias_hh")?;
+        let hidden_w = weight((o, h + i), "hidden.weight", h + i, 3)?;
+        let hidden_b = bias(o, "hidden.bias")?;
+        let output_w = weight((y, o), "output.weight", o, 4)?;
+        let output_b = bias(y, "output.bias")?;
         Ok(TrainNet { shape, varmap, input_w, input_b, ih_w, hh_w, ih_b, hh_b, hidden_w, hidden_b, output_w, output_b })
     }
 
