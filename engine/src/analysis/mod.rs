@@ -78,7 +78,7 @@ impl NoteFeatures {
         &self.noise[i * n..(i + 1) * n]
     }
 
-    fn silent(frames: usize) -> NoteFeatures {
+    pub(crate) fn silent(frames: usize) -> NoteFeatures {
         NoteFeatures {
             frames,
             f0_hz: vec![0.0; frames],

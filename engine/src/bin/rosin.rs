@@ -157,6 +157,10 @@ struct TrainArgs {
     /// step's weights).
     #[arg(long, default_value_t = 0.999)]
     ema_decay: f64,
+    /// Weight of the prior that the loudest trained dynamic is at least as bright as the
+    /// softest at every pitch (spectral centroid, octaves); 0 fits each key's layers as recorded.
+    #[arg(long, default_value_t = 1.0)]
+    brightness_weight: f32,
     /// Then fine-tune this long on the recordings' audio through a differentiable copy of the
     /// synthesizer (multi-scale spectral loss); 0 skips it.
     #[arg(long, default_value_t = 0.0)]
@@ -178,6 +182,10 @@ struct TrainArgs {
     /// ablation, frame loss only on the same segments).
     #[arg(long, default_value_t = 1.0)]
     fine_tune_spectral_weight: f32,
+    /// Weight of the brightness prior in the fine-tune (see --brightness-weight; 0 there turns
+    /// it off here too).
+    #[arg(long, default_value_t = 5.0)]
+    fine_tune_brightness_weight: f32,
     /// SoundFont or WAV folder the dataset was made from (the fine-tune needs the audio;
     /// default: the Debian package's SoundFont).
     #[arg(long)]
@@ -510,6 +518,7 @@ fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
         balance_batches: !a.unbalanced,
         loudness_weight: a.loudness_weight,
         ema_decay: a.ema_decay,
+        brightness_weight: a.brightness_weight,
         command: std::env::args().collect::<Vec<_>>().join(" "),
         fine_tune: (a.fine_tune_minutes > 0.0 || a.fine_tune_steps.is_some()).then(|| {
             train::finetune::FineTuneConfig {
@@ -519,6 +528,7 @@ fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
                 learning_rate: a.fine_tune_lr,
                 frame_loss_weight: a.fine_tune_frame_weight,
                 spectral_loss_weight: a.fine_tune_spectral_weight,
+                brightness_weight: a.fine_tune_brightness_weight,
                 seed: a.seed,
                 ..Default::default()
             }
@@ -780,9 +790,23 @@ fn eval_cmd(a: EvalArgs) -> Result<(), AnyError> {
     }
     let recordings = rosin_engine::dataset::read_sf2_strings(&path)?;
     std::fs::create_dir_all(&a.out)?;
+    // "neighb.": the nearest trained recordings' own features replayed at the held-out pitch
+    // (the better of below/above, chosen knowing the answer); "n/ceil": its ratio to the ceiling.
     println!(
-        "{:<9} {:<10} {:>5} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>9}",
-        "model", "artic.", "notes", "rosin", "sampler", "ceiling", "r/samp", "r/ceil", "f0 ct", "rec. ct", "loud dB"
+        "{:<9} {:<10} {:>5} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6} {:>7} {:>9}",
+        "model",
+        "artic.",
+        "notes",
+        "rosin",
+        "sampler",
+        "ceiling",
+        "neighb.",
+        "r/samp",
+        "r/ceil",
+        "n/ceil",
+        "f0 ct",
+        "rec. ct",
+        "loud dB"
     );
     for spec in &specs {
         let (section, model) = match spec.split_once('=') {
@@ -796,15 +820,17 @@ fn eval_cmd(a: EvalArgs) -> Result<(), AnyError> {
         }
         let row = |label: &str, s: &eval::Summary| {
             println!(
-                "{:<9} {:<10} {:>5} {:>8.3} {:>8.3} {:>8.3} {:>8.2} {:>8.2} {:>7.2} {:>8.2} {:>4.1}/{:<4.1}",
+                "{:<9} {:<10} {:>5} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>7.2} {:>4.1}/{:<4.1}",
                 section,
                 label,
                 s.notes,
                 s.rosin,
                 s.sampler,
                 s.resynthesis,
+                s.neighbour_resynthesis,
                 s.rosin_over_sampler,
                 s.rosin_over_resynthesis,
+                s.neighbour_resynthesis_over_resynthesis,
                 s.median_f0_error_cents,
                 s.median_recording_f0_spread_cents,
                 s.loudness_shape_db,
@@ -842,7 +868,10 @@ fn eval_cmd(a: EvalArgs) -> Result<(), AnyError> {
             let metrics = serde_json::json!({
                 "heldout_notes": o.notes,
                 "mss_rosin": o.rosin, "mss_sampler": o.sampler, "mss_resynthesis": o.resynthesis,
+                "mss_neighbour_resynthesis": o.neighbour_resynthesis,
                 "rosin_over_sampler": o.rosin_over_sampler, "rosin_over_resynthesis": o.rosin_over_resynthesis,
+                "rosin_over_neighbour_resynthesis": o.rosin_over_neighbour_resynthesis,
+                "neighbour_resynthesis_over_resynthesis": o.neighbour_resynthesis_over_resynthesis,
                 "median_f0_error_cents": o.median_f0_error_cents,
                 "median_recording_f0_spread_cents": o.median_recording_f0_spread_cents,
                 "loudness_shape_error_db": o.loudness_shape_db,
@@ -855,6 +884,7 @@ fn eval_cmd(a: EvalArgs) -> Result<(), AnyError> {
                 "layer_brightness_agreeing": lb.agreeing,
                 "per_articulation": report.per_articulation.iter().map(|(a, s)| (a.name().to_string(), serde_json::json!({
                     "notes": s.notes, "mss_rosin": s.rosin, "mss_sampler": s.sampler, "mss_resynthesis": s.resynthesis,
+                    "mss_neighbour_resynthesis": s.neighbour_resynthesis,
                     "median_f0_error_cents": s.median_f0_error_cents,
                     "median_recording_f0_spread_cents": s.median_recording_f0_spread_cents}))).collect::<serde_json::Map<_, _>>(),
                 "command": "cargo run --release -p rosin-engine -- eval --update-cards",

@@ -33,10 +33,16 @@ pub fn compress_time(seconds: f32) -> f32 {
     (seconds.clamp(0.0, MAX_SECONDS) / SCALE).ln_1p() / NORM
 }
 
+/// Pitch in fractional MIDI keys as the network reads it (input 0).
+#[inline]
+pub fn encode_pitch(key: f32) -> f32 {
+    (key - 60.0) / 24.0
+}
+
 /// Writes the encoded inputs into `out` (length FIXED_INPUTS + articulation count).
 #[inline]
 pub fn encode(v: &VoiceInputs, out: &mut [f32]) {
-    out[0] = (v.pitch - 60.0) / 24.0;
+    out[0] = encode_pitch(v.pitch);
     out[1] = v.dynamic.clamp(0.0, 1.0);
     out[2] = compress_time(v.seconds_since_on);
     out[3] = compress_time(v.seconds_since_off);

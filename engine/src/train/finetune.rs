@@ -9,6 +9,7 @@
 //! dynamic, from the onset or from a random point of a long note. The frame loss stays in the
 //! objective, weighted, so the envelopes keep their analysed meaning.
 
+use super::brightness::{self, BrightnessPrior};
 use super::data::frame_targets;
 use super::ddsp::{frame_start, HarmonicOsc, NoiseOla, RowSpec, SynthSetup};
 use super::{masked_l1, mss, net::TrainNet, Ema, Rng};
@@ -33,6 +34,11 @@ pub struct FineTuneConfig {
     pub spectral_loss_weight: f32,
     /// Weight of the frame loss (standardised L1) added to the spectral distance.
     pub frame_loss_weight: f32,
+    /// Weight of the brightness prior here. The spectral loss pulls each key's layers towards
+    /// their recordings much harder than the frame loss does, so the prior needs more weight
+    /// than in the frame-level training to hold (at 1, 1,000 steps left the violas' loud layer
+    /// no brighter than the soft one around key 67).
+    pub brightness_weight: f32,
     pub ema_decay: f64,
     pub seed: u64,
 }
@@ -47,6 +53,7 @@ impl Default for FineTuneConfig {
             frames: 160,
             spectral_loss_weight: 1.0,
             frame_loss_weight: 1.0,
+            brightness_weight: 5.0,
             ema_decay: 0.99,
             seed: 1,
         }
@@ -83,7 +90,10 @@ fn eval_inputs(note: &PreparedNote, card: &ModelCard, frames: usize) -> Vec<f32>
     x
 }
 
-/// Fine-tunes `net` in place; returns the curve. `weights` are the frame loss's output weights.
+/// Fine-tunes `net` in place; returns the curve. `weights` are the frame loss's output weights;
+/// `prior` keeps the frame-level training's brightness prior in force (the spectral loss alone
+/// pulls each key's layers back towards their recordings, and 1,000 steps of it undid the prior
+/// where the recordings disagree with it).
 #[allow(clippy::too_many_arguments)]
 pub fn fine_tune(
     net: &TrainNet,
@@ -91,6 +101,7 @@ pub fn fine_tune(
     mean: &[f32],
     std: &[f32],
     weights: &Tensor,
+    prior: Option<&BrightnessPrior>,
     notes: &[AudioNote],
     cfg: &FineTuneConfig,
     mut progress: impl FnMut(usize, f64, f32),
@@ -157,6 +168,7 @@ pub fn fine_tune(
         let mut ys = Vec::with_capacity(picked.len() * t_len * no);
         let mut target = Vec::new();
         let mut rows = Vec::new();
+        let mut whole_inputs = Vec::new();
         for (n, &s) in picked.iter().zip(&starts) {
             let x = eval_inputs(n.note, card, s + t_len);
             let h = if s == 0 {
@@ -173,6 +185,7 @@ pub fn fine_tune(
                 ys.extend(row.iter().enumerate().map(|(k, v)| (v - mean[k]) / std[k]));
             }
             rows.push(RowSpec { f0_hz: crate::performance::pitch_to_hz(n.note.entry.key as f32), first_frame: s });
+            whole_inputs.push(x);
         }
         let setup = SynthSetup { sample_rate: sr, harmonic: card.harmonic_bands, noise: card.noise_bands };
         let samples = rows.iter().map(|r| r.samples(t_len, sr)).max().unwrap_or(0);
@@ -207,7 +220,30 @@ pub fn fine_tune(
         let sizes = mss::sizes_for(sr);
         let target_mags = mss::target_magnitudes(&target, &sizes)?;
         let spectral = mss::mss_loss(&audio, &target_mags, &sizes)?;
-        let loss = ((&spectral * cfg.spectral_loss_weight as f64)? + (&frame_loss * cfg.frame_loss_weight as f64)?)?;
+        let mut loss =
+            ((&spectral * cfg.spectral_loss_weight as f64)? + (&frame_loss * cfg.frame_loss_weight as f64)?)?;
+        if let Some(p) = prior.filter(|_| cfg.brightness_weight > 0.0) {
+            // A few of the picked notes' inputs replayed at one random pitch each, soft and loud;
+            // the part before the segment sets the state, without gradient, as for `h0`.
+            let chosen = brightness::pick_rows(picked.len(), &mut || rng.next());
+            let keys = p.draw_keys(chosen.len(), &mut || rng.next());
+            let mut penalty = Tensor::zeros((), DType::F32, &dev)?;
+            for (&r, &key) in chosen.iter().zip(&keys) {
+                let (r, s) = (r as usize, starts[r as usize]);
+                let whole = Tensor::from_slice(&whole_inputs[r], (1, s + t_len, ni), &dev)?;
+                let (soft, loud) = p.soft_and_loud(&whole, &[key])?;
+                let play = |x: &Tensor| -> candle_core::Result<(Tensor, Tensor)> {
+                    let zero = Tensor::zeros((1, shape.gru_hidden), DType::F32, &dev)?;
+                    let h = if s == 0 { zero } else { net.forward(&x.narrow(1, 0, s)?, &zero)?.1.detach() };
+                    let segment = x.narrow(1, s, t_len)?.contiguous()?;
+                    Ok((net.forward(&segment, &h)?.0, segment))
+                };
+                let ((pred_soft, x_soft), (pred_loud, x_loud)) = (play(&soft)?, play(&loud)?);
+                let mask = Tensor::ones((1, t_len, 1), DType::F32, &dev)?;
+                penalty = (penalty + p.penalty(&x_soft, &x_loud, &pred_soft, &pred_loud, &mask)?)?;
+            }
+            loss = (loss + (penalty * (cfg.brightness_weight as f64 / chosen.len().max(1) as f64))?)?;
+        }
         opt.backward_step(&loss)?;
         ema.update(&net.vars())?;
         step += 1;

@@ -13,6 +13,7 @@
 //! outputs are played through a differentiable copy of the synthesizer ([`ddsp`]) and compared
 //! with the recording by the multi-scale spectral distance ([`mss`]) that `rosin eval` reports.
 
+pub mod brightness;
 pub mod data;
 pub mod ddsp;
 pub mod finetune;
@@ -52,6 +53,9 @@ pub struct TrainConfig {
     /// decay per step (0 exports the last step's). Frame targets of a section recording are
     /// noisy, so single steps wander; the average is what generalises.
     pub ema_decay: f64,
+    /// Weight of the [`brightness`] prior (louder at least as bright as softer, at every pitch);
+    /// 0 trains without it.
+    pub brightness_weight: f32,
     pub seed: u64,
     pub command: String,
     /// Start from these weights (a model of the same shape) instead of random ones; its output
@@ -77,6 +81,7 @@ impl Default for TrainConfig {
             balance_batches: true,
             loudness_weight: 24.0,
             ema_decay: 0.999,
+            brightness_weight: 1.0,
             seed: 1,
             command: String::new(),
             fine_tune: None,
@@ -392,6 +397,18 @@ pub fn train(
     let mut rng = Rng(cfg.seed.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1);
     let weights = output_weights(shape.outputs, cfg.loudness_weight, &dev)?;
     let mut ema = Ema::new(&net.vars(), cfg.ema_decay)?;
+    let prior = match cfg.brightness_weight > 0.0 {
+        true => brightness::BrightnessPrior::new(
+            &card.layer_dynamics,
+            card.key_range,
+            card.harmonic_bands,
+            &mean,
+            &std,
+            &dev,
+        )?,
+        false => None,
+    };
+    let mut penalties = Vec::new();
     let started = std::time::Instant::now();
     let mut step = 0;
     let mut train_curve = Vec::new();
@@ -419,6 +436,21 @@ pub fn train(
         let picked: Vec<&Sequence> = batch.iter().map(|&i| &seqs[i]).collect();
         let chunks = batch_chunks(&picked, cfg.chunk, shape.inputs, shape.outputs, &mean, &std, &mut rng, &dev)?;
         let mut h = Tensor::zeros((picked.len(), shape.gru_hidden), DType::F32, &dev)?;
+        // The prior plays a few random sequences of the batch at one random pitch each, soft
+        // and loud (see [`brightness`]), each pass with its own recurrent state.
+        let prior_rows = match &prior {
+            Some(p) => {
+                let rows = brightness::pick_rows(picked.len(), &mut || rng.next());
+                let keys = p.draw_keys(rows.len(), &mut || rng.next());
+                Some((Tensor::new(rows, &dev)?, keys))
+            }
+            None => None,
+        };
+        let prior_count = brightness::ROWS.min(picked.len());
+        let (mut h_soft, mut h_loud) = (
+            Tensor::zeros((prior_count, shape.gru_hidden), DType::F32, &dev)?,
+            Tensor::zeros((prior_count, shape.gru_hidden), DType::F32, &dev)?,
+        );
         for c in chunks {
             let elapsed = started.elapsed().as_secs_f64();
             let (fraction, done) = schedule_position(step, cfg.max_steps, elapsed, cfg.max_seconds);
@@ -429,11 +461,22 @@ pub fn train(
             let lr = cfg.learning_rate * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * fraction).cos()));
             opt.set_learning_rate(lr);
             let (pred, h_next) = net.forward(&c.x, &h)?;
-            let loss = masked_l1(&pred, &c.y, &c.mask, &weights)?;
+            let frame_loss = masked_l1(&pred, &c.y, &c.mask, &weights)?;
+            let mut loss = frame_loss.clone();
+            if let (Some(p), Some((rows, keys))) = (&prior, &prior_rows) {
+                let (x, mask) = (c.x.contiguous()?.index_select(rows, 0)?, c.mask.contiguous()?.index_select(rows, 0)?);
+                let (x_soft, x_loud) = p.soft_and_loud(&x, keys)?;
+                let (pred_soft, h_soft_next) = net.forward(&x_soft, &h_soft)?;
+                let (pred_loud, h_loud_next) = net.forward(&x_loud, &h_loud)?;
+                (h_soft, h_loud) = (h_soft_next.detach(), h_loud_next.detach());
+                let penalty = p.penalty(&x_soft, &x_loud, &pred_soft, &pred_loud, &mask)?;
+                penalties.push(penalty.to_scalar::<f32>()?);
+                loss = (loss + (penalty * cfg.brightness_weight as f64)?)?;
+            }
             opt.backward_step(&loss)?;
             ema.update(&net.vars())?;
             h = h_next.detach();
-            let l = loss.to_scalar::<f32>()?;
+            let l = frame_loss.to_scalar::<f32>()?;
             recent.push(l);
             step += 1;
             if step % 20 == 0 {
@@ -458,9 +501,25 @@ pub fn train(
             .zip(audio)
             .filter_map(|(note, a)| a.map(|audio| finetune::AudioNote { note, audio }))
             .collect();
-        fine_tune_curve = finetune::fine_tune(&net, &card, &mean, &std, &weights, &notes, ft, |s, fraction, loss| {
-            progress(&Progress { stage: "audio", step: s, elapsed: started.elapsed().as_secs_f64(), fraction, loss })
-        })?;
+        fine_tune_curve = finetune::fine_tune(
+            &net,
+            &card,
+            &mean,
+            &std,
+            &weights,
+            prior.as_ref(),
+            &notes,
+            ft,
+            |s, fraction, loss| {
+                progress(&Progress {
+                    stage: "audio",
+                    step: s,
+                    elapsed: started.elapsed().as_secs_f64(),
+                    fraction,
+                    loss,
+                })
+            },
+        )?;
         if !held_seqs.is_empty() {
             heldout_curve.push((step, evaluate(&net, &held_seqs, &mean, &std, &dev)?));
         }
@@ -477,6 +536,12 @@ pub fn train(
     }
     if let Some(&(_, l)) = train_curve.last() {
         card.metrics.insert("train_frame_l1".into(), serde_json::json!(l));
+    }
+    if !penalties.is_empty() {
+        // The prior's last thousand steps: octaves the loud prediction fell short of its margin.
+        let tail = &penalties[penalties.len().saturating_sub(1000)..];
+        card.metrics
+            .insert("train_brightness_penalty".into(), serde_json::json!(tail.iter().sum::<f32>() / tail.len() as f32));
     }
     if let Some(&(_, l)) = heldout_curve.last() {
         card.metrics.insert("heldout_frame_l1".into(), serde_json::json!(l));
