@@ -157,8 +157,9 @@ struct TrainArgs {
     /// step's weights).
     #[arg(long, default_value_t = 0.999)]
     ema_decay: f64,
-    /// Weight of the prior that the loudest trained dynamic is at least as bright as the
-    /// softest at every pitch (spectral centroid, octaves); 0 fits each key's layers as recorded.
+    /// Weight of the prior that, at every pitch of the trained range, the loudest trained dynamic
+    /// is brighter than the softest (by 0.05 octave of power-weighted mean partial frequency);
+    /// 0 fits each key's layers as recorded.
     #[arg(long, default_value_t = 1.0)]
     brightness_weight: f32,
     /// Then fine-tune this long on the recordings' audio through a differentiable copy of the

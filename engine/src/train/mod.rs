@@ -53,7 +53,8 @@ pub struct TrainConfig {
     /// decay per step (0 exports the last step's). Frame targets of a section recording are
     /// noisy, so single steps wander; the average is what generalises.
     pub ema_decay: f64,
-    /// Weight of the [`brightness`] prior (louder at least as bright as softer, at every pitch);
+    /// Weight of the [`brightness`] prior (the loudest dynamic brighter than the softest, at
+    /// every pitch);
     /// 0 trains without it.
     pub brightness_weight: f32,
     pub seed: u64,
