@@ -231,12 +231,12 @@ pub fn fit_neighbour_features(src: &NoteFeatures, frames: usize, pitch_ratio: f3
 pub type TrainedFeatures = HashMap<usize, NoteFeatures>;
 
 /// Multi-scale spectral distance from `rec` to `features` resynthesized at its length and
-/// sample rate, level-matched; and the level-matched resynthesis.
-fn resynthesis_distance(rec: &NoteRecording, features: &NoteFeatures) -> (f32, Vec<f32>) {
+/// sample rate, level-matched.
+fn resynthesis_distance(rec: &NoteRecording, features: &NoteFeatures) -> f32 {
     let key_hz = crate::performance::pitch_to_hz(rec.key as f32);
     let audio = resynth::resynthesize(features, rec.sample_rate, rec.audio.len(), key_hz);
     let audio = metrics::match_rms(&audio, &rec.audio);
-    (metrics::multiscale_spectral_distance(&rec.audio, &audio, rec.sample_rate), audio)
+    metrics::multiscale_spectral_distance(&rec.audio, &audio, rec.sample_rate)
 }
 
 /// `neighbour` analysed at its key, moved to `rec`'s key and length, resynthesized and compared
@@ -244,7 +244,7 @@ fn resynthesis_distance(rec: &NoteRecording, features: &NoteFeatures) -> (f32, V
 pub fn neighbour_distance(rec: &NoteRecording, neighbour: &NoteRecording, neighbour_features: &NoteFeatures) -> f32 {
     let ratio = crate::performance::pitch_to_hz(rec.key as f32) / crate::performance::pitch_to_hz(neighbour.key as f32);
     let frames = analysis::frame_count(rec.audio.len(), rec.sample_rate);
-    resynthesis_distance(rec, &fit_neighbour_features(neighbour_features, frames, ratio)).0
+    resynthesis_distance(rec, &fit_neighbour_features(neighbour_features, frames, ratio))
 }
 
 /// [`NoteResult::neighbour_resynthesis`] and the key it came from: the better of the trained
@@ -311,7 +311,7 @@ pub fn evaluate_note(
     };
     let key_hz = crate::performance::pitch_to_hz(rec.key as f32);
     let features = analysis::analyse_note(&rec.audio, sr, key_hz);
-    let (resynthesis, _) = resynthesis_distance(rec, &features);
+    let resynthesis = resynthesis_distance(rec, &features);
     let (neighbour, neighbour_key) = neighbour_resynthesis(rec, trained, cache);
 
     let render_n = metrics::match_rms(&render, &rec.audio);
@@ -517,7 +517,7 @@ mod tests {
     #[test]
     fn neighbour_resynthesis_picks_the_better_neighbour_of_the_same_layer() {
         let held = recording(60, 1, 2_000.0);
-        let ceiling = resynthesis_distance(&held, &analysis::analyse_note(&held.audio, 44_100, pitch_to_hz(60.0))).0;
+        let ceiling = resynthesis_distance(&held, &analysis::analyse_note(&held.audio, 44_100, pitch_to_hz(60.0)));
         // The held-out note itself as its own neighbour, at its own pitch: exactly the ceiling.
         let own = analysis::analyse_note(&held.audio, 44_100, pitch_to_hz(60.0));
         assert_eq!(neighbour_distance(&held, &held, &own), ceiling);

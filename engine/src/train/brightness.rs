@@ -13,8 +13,10 @@
 //! not brighter by [`MARGIN_OCTAVES`]. It needs no recording at that pitch or dynamic, so it
 //! constrains how the layers relate without inventing targets.
 
+use super::Rng;
 use crate::bands::BandLayout;
 use crate::model::inputs::encode_pitch;
+use crate::performance::pitch_to_hz;
 use candle_core::{Device, Result, Tensor, D};
 
 /// Input column holding the dynamic (see `model::inputs::encode`).
@@ -34,12 +36,12 @@ pub(crate) const ROWS: usize = 2;
 pub(crate) const MARGIN_OCTAVES: f32 = 0.05;
 
 /// [`ROWS`] distinct row indices of a batch of `batch` (all of them when it is smaller), in
-/// ascending order, drawn with `next` (a random `u64` source).
-pub(crate) fn pick_rows(batch: usize, next: &mut impl FnMut() -> u64) -> Vec<u32> {
+/// ascending order.
+pub(super) fn pick_rows(batch: usize, rng: &mut Rng) -> Vec<u32> {
     let mut rows: Vec<u32> = (0..batch as u32).collect();
     // Partial Fisher-Yates: the first ROWS places get a uniform random subset.
     for i in 0..ROWS.min(batch) {
-        let j = i + (next() % (batch - i) as u64) as usize;
+        let j = i + rng.below(batch - i);
         rows.swap(i, j);
     }
     rows.truncate(ROWS.min(batch));
@@ -90,9 +92,9 @@ impl BrightnessPrior {
     }
 
     /// One pitch per row, uniform over the trained key range (fractional keys included).
-    pub fn draw_keys(&self, rows: usize, next: &mut impl FnMut() -> u64) -> Vec<f32> {
+    pub(super) fn draw_keys(&self, rows: usize, rng: &mut Rng) -> Vec<f32> {
         let (lo, hi) = self.keys;
-        (0..rows).map(|_| lo + (hi - lo) * ((next() >> 40) as f32 / (1u64 << 24) as f32)).collect()
+        (0..rows).map(|_| lo + (hi - lo) * rng.unit()).collect()
     }
 
     /// The inputs `x` (B, T, I) with row b's pitch set to `keys[b]`, at the softest and at the
@@ -123,8 +125,7 @@ impl BrightnessPrior {
         let width = ratio.sqrt() - 1.0 / ratio.sqrt();
         let mut out = Vec::with_capacity(b * t * centres.len());
         for row in inputs.chunks_exact(ni) {
-            let key = 60.0 + 24.0 * row[PITCH_INPUT];
-            let f0 = 440.0 * ((key - 69.0) / 12.0).exp2();
+            let f0 = pitch_to_hz(60.0 + 24.0 * row[PITCH_INPUT]);
             out.extend(centres.iter().map(|&f| if f >= f0 / ratio.sqrt() { f * width / f0 } else { 0.0 }));
         }
         Tensor::from_vec(out, (b, t, centres.len()), x.device())
@@ -166,15 +167,6 @@ mod tests {
 
     const SOFT: f32 = 0.3;
     const LOUD: f32 = 0.9;
-
-    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
-        move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        }
-    }
 
     /// Inputs of `frames` frames at `key` and `dynamic`, time input counting up, the rest zero.
     fn inputs(key: f32, dynamic: f32, frames: usize, ni: usize) -> Tensor {
@@ -219,10 +211,10 @@ mod tests {
 
     #[test]
     fn rows_are_a_distinct_random_subset() {
-        let mut next = xorshift(7);
+        let mut rng = Rng(7);
         let mut seen = [0usize; 16];
         for _ in 0..400 {
-            let rows = pick_rows(16, &mut next);
+            let rows = pick_rows(16, &mut rng);
             assert_eq!(rows.len(), ROWS);
             assert!(rows.windows(2).all(|w| w[0] < w[1]) && rows[ROWS - 1] < 16, "{rows:?}");
             for r in rows {
@@ -230,7 +222,7 @@ mod tests {
             }
         }
         assert!(seen.iter().all(|&n| n > 20), "every row gets its turn: {seen:?}");
-        assert_eq!(pick_rows(1, &mut next), vec![0]);
+        assert_eq!(pick_rows(1, &mut rng), vec![0]);
     }
 
     /// Pitches cover the trained range, between keys too; each row gets its own pitch at both
@@ -238,7 +230,7 @@ mod tests {
     #[test]
     fn pairs_are_one_random_pitch_at_both_dynamics() {
         let p = prior();
-        let keys = p.draw_keys(2000, &mut xorshift(3));
+        let keys = p.draw_keys(2000, &mut Rng(3));
         assert!(keys.iter().all(|k| (48.0..=86.0).contains(k)));
         assert!(keys.iter().any(|k| *k < 49.0) && keys.iter().any(|k| *k > 85.0));
         assert!(keys.iter().any(|k| k.fract() > 0.2 && k.fract() < 0.8), "fractional keys too");

@@ -225,8 +225,8 @@ pub fn fine_tune(
         if let Some(p) = prior.filter(|_| cfg.brightness_weight > 0.0) {
             // A few of the picked notes' inputs replayed at one random pitch each, soft and loud;
             // the part before the segment sets the state, without gradient, as for `h0`.
-            let chosen = brightness::pick_rows(picked.len(), &mut || rng.next());
-            let keys = p.draw_keys(chosen.len(), &mut || rng.next());
+            let chosen = brightness::pick_rows(picked.len(), &mut rng);
+            let keys = p.draw_keys(chosen.len(), &mut rng);
             let mut penalty = Tensor::zeros((), DType::F32, &dev)?;
             for (&r, &key) in chosen.iter().zip(&keys) {
                 let (r, s) = (r as usize, starts[r as usize]);

@@ -441,17 +441,15 @@ pub fn train(
         // and loud (see [`brightness`]), each pass with its own recurrent state.
         let prior_rows = match &prior {
             Some(p) => {
-                let rows = brightness::pick_rows(picked.len(), &mut || rng.next());
-                let keys = p.draw_keys(rows.len(), &mut || rng.next());
+                let rows = brightness::pick_rows(picked.len(), &mut rng);
+                let keys = p.draw_keys(rows.len(), &mut rng);
                 Some((Tensor::new(rows, &dev)?, keys))
             }
             None => None,
         };
-        let prior_count = brightness::ROWS.min(picked.len());
-        let (mut h_soft, mut h_loud) = (
-            Tensor::zeros((prior_count, shape.gru_hidden), DType::F32, &dev)?,
-            Tensor::zeros((prior_count, shape.gru_hidden), DType::F32, &dev)?,
-        );
+        let prior_state =
+            Tensor::zeros((prior_rows.as_ref().map_or(0, |r| r.1.len()), shape.gru_hidden), DType::F32, &dev)?;
+        let (mut h_soft, mut h_loud) = (prior_state.clone(), prior_state);
         for c in chunks {
             let elapsed = started.elapsed().as_secs_f64();
             let (fraction, done) = schedule_position(step, cfg.max_steps, elapsed, cfg.max_seconds);
