@@ -82,6 +82,17 @@ impl ControlNet {
         self.shape
     }
 
+    /// Whether the AVX2/FMA kernel runs (chosen at construction from what the CPU supports).
+    pub fn uses_fma_kernel(&self) -> bool {
+        self.use_fma
+    }
+
+    /// Runs the portable kernel even where AVX2/FMA is available, so that tests can pin the
+    /// output of both code paths on one machine (they differ in rounding, not in sound).
+    pub fn use_portable_kernel(&mut self) {
+        self.use_fma = false;
+    }
+
     /// Fresh state for one voice (the GRU starts from zeros at every note-on).
     pub fn new_state(&self) -> NetState {
         let s = self.shape;
