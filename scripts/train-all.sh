@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 steps=${1:-10000}
 fine_tune_steps=${2:-1000}
 bash scripts/setup.sh
-cargo build --release -p rosin-engine --bin rosin
+cargo build --release -p rosin-cli --bin rosin
 rosin=target/release/rosin
 $rosin dataset -o dataset-cache/vsco2-strings --quiet
 mkdir -p model-weights

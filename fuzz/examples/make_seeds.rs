@@ -7,7 +7,7 @@
 use std::io::Cursor;
 use std::path::Path;
 
-use rosin_engine::model::fixture::fixed_spectrum_model;
+use rosin_core::model::fixture::fixed_spectrum_model;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
@@ -58,16 +58,9 @@ fn main() {
     write("wav_reader", "int8-mono", &wav(1, 22_050, 8, false, 16));
 
     // event_stream: arbitrary-decoded bytes; these just give the mutator a start.
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut rng = rosin_core::rng::XorShift64::new(0x9E37_79B9_7F4A_7C15);
     for (i, len) in [48usize, 96, 160].into_iter().enumerate() {
-        let bytes: Vec<u8> = (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 24) as u8
-            })
-            .collect();
+        let bytes: Vec<u8> = (0..len).map(|_| (rng.next_u64() >> 24) as u8).collect();
         write("event_stream", &format!("random-{i}"), &bytes);
     }
     check(&root);
@@ -75,17 +68,17 @@ fn main() {
 
 /// Every seed of the file readers must be a valid input, so the fuzzer starts inside the format.
 fn check(root: &Path) {
-    use rosin_engine::dataset::{read_sf2_strings, read_wav_folder};
+    use rosin_tools::dataset::{read_sf2_strings, read_wav_folder};
     let files = |target: &str| -> Vec<Vec<u8>> {
         let mut paths: Vec<_> = std::fs::read_dir(root.join(target)).unwrap().map(|e| e.unwrap().path()).collect();
         paths.sort();
         paths.iter().map(|p| std::fs::read(p).unwrap()).collect()
     };
     for bytes in files("model_loader") {
-        rosin_engine::Model::from_bytes(&bytes, Path::new("seed")).expect("model seed loads");
+        rosin_core::Model::from_bytes(&bytes, Path::new("seed")).expect("model seed loads");
     }
     for bytes in files("midi_file") {
-        let song = rosin_engine::render::midi_file::parse_midi_bytes(&bytes, Path::new("seed")).expect("MIDI seed");
+        let song = rosin_tools::render::midi_file::parse_midi_bytes(&bytes, Path::new("seed")).expect("MIDI seed");
         assert!(song.tracks_with_notes().count() > 0);
     }
     for bytes in files("sf2_reader") {
@@ -153,7 +146,7 @@ fn wav(channels: u16, rate: u32, bits: u16, float: bool, frames: usize) -> Vec<u
     cursor.into_inner()
 }
 
-/// A minimal SoundFont (after engine/src/dataset/test_support.rs `build_sf2`): each sample is a
+/// A minimal SoundFont (after engine/tools/src/dataset/test_support.rs `build_sf2`): each sample is a
 /// short constant run followed by 46 zero points, one instrument with a global zone plus one
 /// zone per sample, one preset playing it. With `sm24`, version 2.04 and a 24-bit chunk.
 fn sf2(samples: &[(&str, i16, u8, u16)], sm24: bool) -> Vec<u8> {

@@ -8,10 +8,10 @@ use std::path::Path;
 use std::sync::atomic::AtomicU64;
 
 use libfuzzer_sys::fuzz_target;
-use rosin_engine::library::Library;
-use rosin_engine::render::midi_file::parse_midi_bytes;
-use rosin_engine::render::{plan_tracks, render_track, RenderOptions};
-use rosin_engine::PerformanceSettings;
+use rosin_core::library::Library;
+use rosin_tools::render::midi_file::parse_midi_bytes;
+use rosin_tools::render::{plan_tracks, render_track, RenderOptions};
+use rosin_core::PerformanceSettings;
 use rosin_fuzz::{assert_output_ok, fixture_model};
 
 /// Longest song rendered.

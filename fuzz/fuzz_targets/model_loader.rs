@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use rosin_engine::synth::PreparedModel;
+use rosin_core::synth::PreparedModel;
 use rosin_engine::{MidiEvent, Model, PerformanceSettings, Synth};
 use rosin_fuzz::{assert_output_ok, fixture_model};
 

@@ -6,9 +6,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rosin_engine::dataset::read_sf2_strings;
-use rosin_engine::dataset::sf2::Sf2;
-use rosin_engine::dataset::vsco::select_strings;
+use rosin_tools::dataset::read_sf2_strings;
+use rosin_tools::dataset::sf2::Sf2;
+use rosin_tools::dataset::vsco::select_strings;
 use rosin_fuzz::scratch_file;
 
 /// Samples read per input (each read is bounded by the file anyway).

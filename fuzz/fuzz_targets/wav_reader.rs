@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rosin_engine::dataset::read_wav_folder;
+use rosin_tools::dataset::read_wav_folder;
 use rosin_fuzz::scratch_file;
 
 fuzz_target!(|data: &[u8]| {

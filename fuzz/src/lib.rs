@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use rosin_engine::model::fixture::fixed_spectrum_model;
-use rosin_engine::Model;
+use rosin_core::model::fixture::fixed_spectrum_model;
+use rosin_core::Model;
 
-/// Bound the engine documents for [`rosin_engine::Synth::process`] output (+24 dBFS): see
-/// `OUTPUT_LIMIT` in engine/src/synth/mod.rs.
+/// Bound the engine documents for [`rosin_core::Synth::process`] output (+24 dBFS): see
+/// `OUTPUT_LIMIT` in engine/core/src/synth/mod.rs.
 pub const OUTPUT_LIMIT: f32 = 16.0;
 
 /// A small analytic model (cheap to run), built once per process.
@@ -22,7 +22,7 @@ pub fn fixture_model() -> Arc<Model> {
 pub fn default_model() -> Arc<Model> {
     static MODEL: OnceLock<Arc<Model>> = OnceLock::new();
     MODEL
-        .get_or_init(|| match rosin_engine::library::embedded("violins") {
+        .get_or_init(|| match rosin_core::library::embedded("violins") {
             Some(m) => Arc::new(m.expect("the embedded violins model loads")),
             None => fixture_model(),
         })

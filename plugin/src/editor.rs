@@ -204,7 +204,10 @@ fn model_card(app: &mut RosinApp, ui: &mut egui::Ui) {
             ui.small(format!("Licence: {}", card.training.licence));
             ui.small(format!("Loaded from: {}", status.source));
             if status.fallback {
-                ui.colored_label(Color32::YELLOW, "No trained model of this name is embedded: a test tone plays.");
+                ui.colored_label(
+                    Color32::YELLOW,
+                    "No trained model of this name is embedded in this build: Rosin stays silent.",
+                );
             }
         }
         None => {

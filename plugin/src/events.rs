@@ -1,8 +1,8 @@
 //! Host note events -> engine MIDI events.
 
 use nice_plug::prelude::NoteEvent;
-use rosin_engine::performance::NoteExpression;
-use rosin_engine::MidiEvent;
+use rosin_core::performance::NoteExpression;
+use rosin_core::MidiEvent;
 
 fn byte(v: f32) -> u8 {
     if v.is_finite() {

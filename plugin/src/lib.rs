@@ -1,7 +1,7 @@
 //! Rosin as a VST3/CLAP instrument (nice-plug glue; no DSP here).
 //!
 //! Threads:
-//! - audio: [`Rosin::process`] feeds host events into [`rosin_engine::Synth`] at their exact
+//! - audio: [`Rosin::process`] feeds host events into [`rosin_core::Synth`] at their exact
 //!   sample positions, applies parameters, installs models handed over by the loader;
 //! - loader ([`shared::spawn_loader`]): loads and validates models, prepares them for the
 //!   running engine, and drops the ones the audio thread hands back;
@@ -16,8 +16,8 @@ pub mod shared;
 use crossbeam::channel::Sender;
 use nice_plug::prelude::*;
 use params::{snap, vibrato_rate_to_cc, RosinParams, STATE_VERSION};
-use rosin_engine::synth::PreparedModel;
-use rosin_engine::Synth;
+use rosin_core::synth::PreparedModel;
+use rosin_core::Synth;
 use shared::{LoaderRequest, Shared, METER_BANDS};
 use std::num::NonZeroU32;
 use std::sync::atomic::Ordering;

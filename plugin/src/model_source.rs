@@ -1,8 +1,7 @@
 //! Which model plays: one of the embedded sections or a model file, and loading it.
 
 use nice_plug::prelude::Enum;
-use rosin_engine::model::fixture::fixed_spectrum_model;
-use rosin_engine::{library, Model};
+use rosin_core::{library, Model};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -82,9 +81,10 @@ impl Default for ModelRecord {
     }
 }
 
-/// The stand-in played while no trained model of that name is embedded in this build.
+/// What plays while no trained model of that name is embedded in this build: silence
+/// ([`Model::silent`]), with the editor saying why.
 pub fn fallback_model() -> Model {
-    fixed_spectrum_model(32, 64, 64, 1)
+    Model::silent()
 }
 
 /// The embedded model of a section, or the fallback when this build embeds none by that name.

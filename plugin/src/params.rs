@@ -6,8 +6,8 @@
 
 use crate::model_source::{ModelRecord, Section};
 use nice_plug::prelude::*;
-use rosin_engine::performance::{CcMap, PerformanceSettings};
-use rosin_engine::{Articulation, VoiceMode};
+use rosin_core::performance::{CcMap, PerformanceSettings};
+use rosin_core::{Articulation, VoiceMode};
 use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, RwLock};
 

@@ -9,8 +9,8 @@ use crate::params::RosinParams;
 use crossbeam::channel::{Receiver, RecvTimeoutError, Sender};
 use crossbeam::queue::ArrayQueue;
 use nice_plug::prelude::AtomicF32;
-use rosin_engine::synth::PreparedModel;
-use rosin_engine::{Model, ModelCard};
+use rosin_core::synth::PreparedModel;
+use rosin_core::{Model, ModelCard};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -104,7 +104,7 @@ impl Shared {
             s.source = source.clone();
             s.card = Some(m.card.clone());
             s.fallback =
-                matches!(source, ModelSource::Embedded { name } if rosin_engine::library::embedded(name).is_none());
+                matches!(source, ModelSource::Embedded { name } if rosin_core::library::embedded(name).is_none());
         }
         s.error = error;
         s.generation += 1;
@@ -253,7 +253,7 @@ fn install(shared: &Shared, source: ModelSource, model: Model, force: bool) {
 /// The audio thread's side of the hand-off, once per block: install a prepared model if one
 /// is waiting and hand the replaced one back. Lock-free and allocation-free; if the garbage
 /// queue is full the old model waits in `pending` (never dropped here) until there is room.
-pub fn receive_model(shared: &Shared, synth: &mut rosin_engine::Synth, pending: &mut Option<PreparedModel>) {
+pub fn receive_model(shared: &Shared, synth: &mut rosin_core::Synth, pending: &mut Option<PreparedModel>) {
     if let Some(old) = pending.take() {
         if let Err(old) = shared.garbage.push(old) {
             *pending = Some(old);
@@ -313,7 +313,7 @@ mod tests {
         assert_eq!(params.model.read().unwrap().source, ModelRecord::default().source);
 
         let good = dir.join("good.safetensors");
-        let mut model = model_source::fallback_model();
+        let mut model = rosin_testkit::fixture::fixed_spectrum_model(32, 64, 64, 1);
         model.card.name = "Test model".into();
         model.save(&good).unwrap();
         tx.send(LoaderRequest::LoadFile(good.clone())).unwrap();
@@ -348,7 +348,7 @@ mod tests {
             let mut loaded = shared.lock_loaded();
             shared.load_for_activation(&params, &mut loaded)
         };
-        assert_eq!(model.card.name, rosin_engine::library::embedded("celli").unwrap().unwrap().card.name);
+        assert_eq!(model.card.name, rosin_core::library::embedded("celli").unwrap().unwrap().card.name);
         let status = shared.status.lock().unwrap().clone();
         assert_eq!(status.source, ModelSource::Embedded { name: "celli".into() });
         let error = status.error.expect("the failure must be shown");
@@ -365,7 +365,7 @@ mod tests {
     /// stop the engine plays the last model asked for.
     #[test]
     fn model_hand_off_under_stress() {
-        use rosin_engine::{PerformanceSettings, Synth};
+        use rosin_core::{PerformanceSettings, Synth};
         use std::sync::atomic::AtomicU64;
 
         let shared = Arc::new(Shared::default());
@@ -389,7 +389,7 @@ mod tests {
         std::fs::write(&corrupt, b"not a model at all").unwrap();
         let good: Vec<std::path::PathBuf> = (0..6)
             .map(|i| {
-                let mut m = model_source::fallback_model();
+                let mut m = rosin_testkit::fixture::fixed_spectrum_model(32, 64, 64, 1);
                 m.card.name = format!("stress-{i}");
                 let p = dir.join(format!("stress-{i}.safetensors"));
                 m.save(&p).unwrap();
@@ -412,7 +412,7 @@ mod tests {
                         installed.fetch_add(1, Ordering::Relaxed);
                     }
                     if blocks % 50 == 0 {
-                        synth.handle_event(rosin_engine::MidiEvent::NoteOn {
+                        synth.handle_event(rosin_core::MidiEvent::NoteOn {
                             key: 60 + (blocks % 12) as u8,
                             velocity: 90,
                         });
@@ -445,13 +445,8 @@ mod tests {
             })
         };
 
-        let mut rng = 0x1234_5678u32;
-        let mut next = || {
-            rng ^= rng << 13;
-            rng ^= rng >> 17;
-            rng ^= rng << 5;
-            rng
-        };
+        let mut rng = rosin_core::rng::XorShift32::new(0x1234_5678);
+        let mut next = || rng.next_u32();
         let sections = ["violins", "violas", "celli", "basses"];
         let started = std::time::Instant::now();
         let mut requests = 0;

@@ -1,7 +1,7 @@
 //! Hosts the bundled `Rosin.clap` with clack-host: instantiate, activate at several sample
 //! rates and block sizes, play notes / CCs / keyswitches / program changes / bend, and check
 //! the output is finite, non-silent, the same in both channels, and bit-identical to what
-//! `rosin_engine::Synth` renders for the same events (output gain 0 dB); offline render mode
+//! `rosin_core::Synth` renders for the same events (output gain 0 dB); offline render mode
 //! gives the same; state saves and restores.
 //!
 //! Needs the bundle: `cargo xtask bundle rosin --release` first (scripts/test-plugin.sh does),
@@ -15,8 +15,8 @@ fn bundled() -> bool {
 use clack_extensions::latency::PluginLatency;
 use clack_extensions::state::PluginState;
 use clack_host::prelude::*;
-use rosin_engine::performance::PerformanceSettings;
-use rosin_engine::{MidiEvent, Model, Synth};
+use rosin_core::performance::PerformanceSettings;
+use rosin_core::{MidiEvent, Model, Synth};
 use std::sync::Arc;
 
 mod common;
@@ -26,12 +26,12 @@ use common::{
     save_state, TestHost,
 };
 
-/// The model the plugin plays by default: embedded violins, or the stand-in while this build
-/// embeds no trained model (the same rule as `rosin::model_source::embedded_model`).
+/// The model the plugin plays by default: embedded violins, or silence while this build embeds
+/// no trained model (the same rule as `rosin::model_source::embedded_model`).
 fn default_model() -> Model {
-    match rosin_engine::library::embedded("violins") {
+    match rosin_core::library::embedded("violins") {
         Some(m) => m.expect("embedded violins model is valid"),
-        None => rosin_engine::model::fixture::fixed_spectrum_model(32, 64, 64, 1),
+        None => Model::silent(),
     }
 }
 

@@ -1,0 +1,480 @@
+//! `rosin`: render MIDI files to stems, inspect models, build datasets, train and evaluate.
+//!
+//! Argument parsing ([`args`]) and printing only: the work is done by rosin-tools and
+//! rosin-train, whose functions return the reports printed here.
+
+mod args;
+
+use args::{BenchArgs, Cli, Command, DatasetArgs, EvalArgs, RenderArgs, TrainArgs};
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use rosin_core::library::Library;
+use rosin_core::model::Model;
+use rosin_tools::dataset::DEFAULT_SF2;
+use rosin_tools::render::{self, midi_file};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Render(args) => render_cmd(args),
+        Command::Info { model } => info_cmd(&model),
+        Command::Dataset(args) => dataset_cmd(args),
+        Command::Bench(args) => bench_cmd(args),
+        Command::Eval(args) => eval_cmd(args),
+        Command::Train(args) => train_cmd(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type AnyError = Box<dyn std::error::Error>;
+
+fn load_model_arg(spec: &str) -> Result<Model, AnyError> {
+    let path = Path::new(spec);
+    if path.exists() || spec.ends_with(".safetensors") {
+        return Ok(Model::load(path)?);
+    }
+    match rosin_core::library::embedded(spec) {
+        Some(m) => Ok(m?),
+        None => Err(format!(
+            "{spec}: no such model file, and no embedded model of that name (embedded: {})",
+            rosin_core::library::embedded_names().join(", ")
+        )
+        .into()),
+    }
+}
+
+/// The whole command line, as the dataset manifest and the model card record it.
+fn command_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
+}
+
+fn info_cmd(spec: &str) -> Result<(), AnyError> {
+    let m = load_model_arg(spec)?;
+    println!("{}", m.card.to_json_pretty());
+    println!("parameters: {}", m.card.network.parameter_count());
+    Ok(())
+}
+
+fn render_cmd(a: RenderArgs) -> Result<(), AnyError> {
+    let song = midi_file::read_midi_file(&a.midi)?;
+    let mut lib = Library::embedded()?;
+    for (section, path) in &a.models {
+        lib.insert(section, Arc::new(Model::load(path)?));
+    }
+    if lib.models.is_empty() {
+        return Err(
+            "no models: none are embedded in this build (model-weights/ is empty) and none given with --model".into()
+        );
+    }
+    let opts = a.options();
+    let plans = render::plan_tracks(&song, &a.midi, &lib, &opts)?;
+    let out_dir = a.out_dir();
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("{}: cannot create output folder: {e}", out_dir.display()))?;
+
+    let total = plans.len() as u64 * song.duration_samples(opts.sample_rate).max(1);
+    let bar = if a.quiet { ProgressBar::hidden() } else { ProgressBar::new(total) };
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {percent}% ({elapsed} elapsed, eta {eta})")
+            .unwrap()
+            .progress_chars("=> "),
+    );
+    bar.set_message(format!("rendering {} tracks", plans.len()));
+    let progress = AtomicU64::new(0);
+    let started = std::time::Instant::now();
+    // The render runs on its own threads; this one only moves the progress bar.
+    let stems = std::thread::scope(|s| {
+        let job = s.spawn(|| render::render_song(&plans, &song, &opts, &progress));
+        while !job.is_finished() {
+            bar.set_position(progress.load(Ordering::Relaxed).min(total));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        job.join().expect("render thread panicked")
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+
+    let audio_seconds = stems.first().map(|s| s.audio.len()).unwrap_or(0) as f64 / opts.sample_rate as f64;
+    for stem in &stems {
+        let path = out_dir.join(format!("{}.wav", render::file_stem_for(stem.track, &stem.name)));
+        let clipped = render::write_wav(&path, &stem.audio, opts.sample_rate, opts.format)?;
+        let peak = stem.audio.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        println!(
+            "{}  track {} \"{}\" -> {} (peak {:.1} dBFS{})",
+            path.display(),
+            stem.track,
+            stem.name,
+            stem.model.card.name,
+            20.0 * peak.max(1e-9).log10(),
+            if clipped > 0 { format!(", {clipped} samples clipped") } else { String::new() }
+        );
+    }
+    if opts.write_mix {
+        let path = out_dir.join("mix.wav");
+        let mix = render::mix(&stems);
+        let clipped = render::write_wav(&path, &mix, opts.sample_rate, opts.format)?;
+        println!(
+            "{}  mix of {} stems{}",
+            path.display(),
+            stems.len(),
+            if clipped > 0 { format!(" ({clipped} samples clipped)") } else { String::new() }
+        );
+    }
+    println!(
+        "rendered {:.1} s of audio x {} tracks in {:.2} s ({:.0}x real time)",
+        audio_seconds,
+        stems.len(),
+        seconds,
+        audio_seconds * stems.len() as f64 / seconds.max(1e-9)
+    );
+    Ok(())
+}
+
+fn bar(quiet: bool, len: u64, msg: String) -> ProgressBar {
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(len) };
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({elapsed} elapsed, eta {eta})")
+            .unwrap()
+            .progress_chars("=> "),
+    );
+    bar.set_message(msg);
+    bar
+}
+
+fn dataset_cmd(a: DatasetArgs) -> Result<(), AnyError> {
+    use rosin_tools::dataset::build;
+    let command = command_line();
+    let loaded = build::load(&a.source(), &a.instruments, a.licence.as_deref())?;
+    let bar = bar(a.quiet, loaded.recordings.len() as u64, "analysing".into());
+    let report = build::build(&loaded, &a.out, &command, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    println!("{:<10} {:<10} {:>6} {:>9}", "instrument", "artic.", "train", "held out");
+    for c in &report.cells {
+        println!("{:<10} {:<10} {:>6} {:>9}", c.instrument, c.articulation.to_string(), c.train, c.held_out);
+    }
+    println!(
+        "{} notes, {:.1} minutes; f0 vs labelled pitch: median {:.1} cents, 90th percentile {:.1} cents",
+        report.notes, report.minutes, report.median_f0_error_cents, report.p90_f0_error_cents
+    );
+    println!("wrote {}", report.out.display());
+    Ok(())
+}
+
+fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
+    use rosin_tools::dataset::store;
+    use rosin_train::TrainConfig;
+    let inst = a.instrument.to_ascii_lowercase();
+    let (manifest, notes) = store::read(&a.dataset, |e| e.instrument == inst)?;
+    if notes.is_empty() {
+        return Err(format!("{}: no notes of instrument \"{inst}\"", a.dataset.display()).into());
+    }
+    let (held, trainset): (Vec<_>, Vec<_>) = notes.into_iter().partition(|n| n.entry.held_out);
+    let name = a.display_name();
+    let cfg = TrainConfig {
+        name: name.clone(),
+        instrument: format!("{name} section ({})", manifest.source),
+        input_hidden: a.input_hidden,
+        gru_hidden: a.gru_hidden,
+        output_hidden: a.output_hidden,
+        batch: a.batch,
+        max_steps: a.steps,
+        max_seconds: a.minutes * 60.0,
+        seed: a.seed,
+        balance_batches: !a.unbalanced,
+        loudness_weight: a.loudness_weight,
+        ema_decay: a.ema_decay,
+        brightness_weight: a.brightness_weight,
+        command: command_line(),
+        fine_tune: a.fine_tune(),
+        init: match &a.init {
+            Some(p) => Some(Model::load(p)?.weights),
+            None => None,
+        },
+        ..Default::default()
+    };
+    let recordings = match cfg.fine_tune {
+        Some(_) => {
+            let r = rosin_train::recordings::fine_tune_audio(&a.recordings_path(), &trainset)?;
+            let m = &r.report;
+            println!("fine-tune: audio of {} of {} training notes from {}", m.found, m.notes, m.source.display());
+            r.audio
+        }
+        None => Vec::new(),
+    };
+    let audio: Vec<Option<&[f32]>> = recordings.iter().map(|r| r.as_deref()).collect();
+    println!("training {name}: {} notes ({} held out and never trained on)", trainset.len(), held.len());
+    let bar = bar(a.quiet, 1000, format!("training {name}"));
+    let result = rosin_train::train(&cfg, &manifest, &trainset, &held, &audio, |p| {
+        bar.set_position((p.fraction * 1000.0) as u64);
+        bar.set_message(format!("training {name} ({}): step {} loss {:.3}", p.stage, p.step, p.loss));
+    })?;
+    bar.finish_and_clear();
+    if let Some(dir) = a.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    result.model.save(&a.out)?;
+    let png = a.out.with_extension("loss.png");
+    let curve = |c: &[(usize, f32)]| c.iter().map(|&(s, l)| (s as f32, l)).collect::<Vec<_>>();
+    if let Err(e) = rosin_tools::plot::curves(
+        &png,
+        &format!("{name}: frame loss (L1, standardised)"),
+        "optimiser step",
+        "loss",
+        &[("training", curve(&result.train_curve)), ("held out", curve(&result.heldout_curve))],
+        false,
+    ) {
+        eprintln!("warning: {e}");
+    }
+    if let (Some(first), Some(last)) = (result.fine_tune_curve.first(), result.fine_tune_curve.last()) {
+        let png = a.out.with_extension("finetune.png");
+        let series = |f: fn(&(usize, f32, f32)) -> f32| {
+            result.fine_tune_curve.iter().map(|p| (p.0 as f32, f(p))).collect::<Vec<_>>()
+        };
+        if let Err(e) = rosin_tools::plot::curves(
+            &png,
+            &format!("{name}: audio fine-tune (training segments)"),
+            "fine-tune step",
+            "loss",
+            &[("spectral distance", series(|p| p.1)), ("frame loss", series(|p| p.2))],
+            false,
+        ) {
+            eprintln!("warning: {e}");
+        }
+        println!(
+            "fine-tune: {} steps; spectral distance on training segments {:.3} -> {:.3}, frame loss {:.3} -> {:.3}",
+            last.0, first.1, last.1, first.2, last.2
+        );
+    }
+    // A step-bounded run cut short by its time cap did not finish its schedule: say so, since
+    // then the result depends on the machine's speed.
+    let fine_tune_steps = result.fine_tune_curve.last().map_or(0, |x| x.0);
+    for (what, asked, done, flag) in [
+        ("frame-level training", a.steps.filter(|_| a.minutes > 0.0), result.steps, "--minutes"),
+        ("fine-tune", a.fine_tune_steps, fine_tune_steps, "--fine-tune-minutes"),
+    ] {
+        if let Some(asked) = asked.filter(|&n| done < n) {
+            eprintln!(
+                "warning: {what} stopped by its time cap after {done} of {asked} steps; its learning-rate schedule did not finish (raise {flag} to reproduce the intended run)"
+            );
+        }
+    }
+    // With `--minutes 0` (fine-tune only) there is no frame-level curve to quote.
+    let last = |curve: &[(usize, f32)]| curve.last().map_or("-".to_string(), |x| format!("{:.3}", x.1));
+    println!(
+        "{}: {} frame-level + {} fine-tune steps in {:.0} s; final training loss {}, held-out loss {}; {} parameters, {} bytes",
+        a.out.display(),
+        result.steps,
+        fine_tune_steps,
+        result.seconds,
+        last(&result.train_curve),
+        last(&result.heldout_curve),
+        result.model.card.network.parameter_count(),
+        std::fs::metadata(&a.out)?.len()
+    );
+    Ok(())
+}
+
+fn bench_cmd(a: BenchArgs) -> Result<(), AnyError> {
+    use rosin_tools::bench::{self, report};
+    let model = Arc::new(load_model_arg(&a.model)?);
+    let s = model.card.network;
+    println!(
+        "model {} (input {} -> GRU {} -> {} -> {} outputs, {} parameters), {} Hz, block {}",
+        model.card.name,
+        s.inputs,
+        s.gru_hidden,
+        s.output_hidden,
+        s.outputs,
+        s.parameter_count(),
+        a.sample_rate,
+        a.block
+    );
+    println!("{:>7} {:>14} {:>22} {:>18}", "voices", "CPU s / s", "CPU s per voice-second", "% of one core");
+    let mut costs = Vec::new();
+    for &v in &a.voices {
+        let c = bench::voice_cost(model.clone(), v, a.seconds, a.sample_rate, a.block);
+        println!("{:>7} {:>14.4} {:>22.6} {:>17.1}%", v, c.core_fraction, c.per_voice_second, 100.0 * c.core_fraction);
+        costs.push(c);
+    }
+    if let Some(c) = costs.iter().max_by_key(|c| c.voices) {
+        println!(
+            "voices that fit in real time on one core (at {} voices' cost): {:.0}",
+            c.voices,
+            1.0 / c.per_voice_second
+        );
+    }
+
+    let (mut render, mut sampler) = (None, None);
+    if a.midi.exists() {
+        let r = report::offline_render(&a.midi, a.sample_rate)?;
+        let (audio, cpu, wall) = (r.speed.audio_seconds, r.speed.cpu_seconds, r.speed.wall_seconds);
+        println!(
+            "offline render of {} ({} tracks, {:.1} s of audio) on one core: {:.2} s CPU, {:.2} s wall -> {:.0}x real time per track-set (CPU), {:.0}x (wall)",
+            a.midi.display(),
+            r.speed.tracks,
+            audio,
+            cpu,
+            wall,
+            audio / cpu,
+            audio / wall
+        );
+        if !a.no_sampler {
+            match report::sampler_figures(&r, &a.sf2, &a.sampler_dir) {
+                Ok(f) => {
+                    let c = &f.fluidsynth;
+                    println!(
+                        "FluidSynth ({}) on the same notes from the same VSCO2 samples ({}), passage played {} times: {:.2} s CPU, of which {:.2} s start-up (loading the SoundFont) -> {:.3} s CPU per pass of {:.1} s ({:.0}x real time)",
+                        c.fluidsynth_version,
+                        c.soundfont.display(),
+                        c.repeats,
+                        c.with_notes.cpu_seconds,
+                        c.start_up_only.cpu_seconds,
+                        c.render_cpu_seconds,
+                        c.render_audio_seconds,
+                        c.render_audio_seconds / c.render_cpu_seconds
+                    );
+                    println!(
+                        "CPU-time ratio Rosin / FluidSynth for the passage, rendering only: {:.1} (goal <= 3); with FluidSynth's start-up counted once: {:.2}",
+                        f.ratio_render_only, f.ratio_with_start_up
+                    );
+                    sampler = Some(f);
+                }
+                Err(e) => println!("FluidSynth comparison skipped: {e}"),
+            }
+        }
+        render = Some(r.speed);
+    }
+
+    let sizes = match report::model_sizes(&a.sf2) {
+        Ok(sizes) => {
+            println!(
+                "{:<8} {:>11} {:>16} {:>19} {:>12} {:>14}",
+                "model", "model kB", "recordings MB", "trained-on MB", "smaller by", "training time"
+            );
+            for m in &sizes {
+                println!(
+                    "{:<8} {:>11.0} {:>16.1} {:>19.1} {:>11.0}x {:>13}",
+                    m.model,
+                    m.model_bytes as f64 / 1e3,
+                    m.recordings.all_bytes as f64 / 1e6,
+                    m.recordings.training_bytes as f64 / 1e6,
+                    m.smaller_by(),
+                    m.training_seconds.map_or("?".into(), |s| format!("{:.1} min", s / 60.0))
+                );
+            }
+            sizes
+        }
+        Err(e) => {
+            println!("model size vs recordings skipped: {e}");
+            Vec::new()
+        }
+    };
+    if let Some(path) = &a.json {
+        let r = report::BenchReport { model: model.card.name.clone(), voice_cost: costs, render, sampler, sizes };
+        r.write_json(path)?;
+    }
+    Ok(())
+}
+
+fn eval_cmd(a: EvalArgs) -> Result<(), AnyError> {
+    use rosin_tools::eval::{self, cards};
+    let path = a.sf2.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_SF2));
+    if !path.exists() {
+        return Err(format!("{}: not found; run `bash scripts/setup.sh` or pass --sf2", path.display()).into());
+    }
+    let specs: Vec<String> = if a.models.is_empty() {
+        rosin_core::library::embedded_names().iter().map(|s| s.to_string()).collect()
+    } else {
+        a.models.clone()
+    };
+    if specs.is_empty() {
+        return Err("no models to evaluate (none embedded, none given)".into());
+    }
+    let recordings = rosin_tools::dataset::read_sf2_strings(&path)?;
+    std::fs::create_dir_all(&a.out)?;
+    // "neighb.": the nearest trained recordings' own features replayed at the held-out pitch
+    // (the better of below/above, chosen knowing the answer); "n/ceil": its ratio to the ceiling.
+    println!(
+        "{:<9} {:<10} {:>5} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6} {:>7} {:>9}",
+        "model",
+        "artic.",
+        "notes",
+        "rosin",
+        "sampler",
+        "ceiling",
+        "neighb.",
+        "r/samp",
+        "r/ceil",
+        "n/ceil",
+        "f0 ct",
+        "rec. ct",
+        "loud dB"
+    );
+    for spec in &specs {
+        let (section, model) = match spec.split_once('=') {
+            Some((s, p)) => (s.to_ascii_lowercase(), Model::load(Path::new(p))?),
+            None => (spec.to_ascii_lowercase(), load_model_arg(spec)?),
+        };
+        let model = Arc::new(model);
+        let (report, audio) = eval::evaluate(&model, &section, &recordings);
+        if report.notes.is_empty() {
+            return Err(format!("{section}: no held-out recordings of this instrument in {}", path.display()).into());
+        }
+        let row = |label: &str, s: &eval::Summary| {
+            println!(
+                "{:<9} {:<10} {:>5} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>7.2} {:>4.1}/{:<4.1}",
+                section,
+                label,
+                s.notes,
+                s.rosin,
+                s.sampler,
+                s.resynthesis,
+                s.neighbour_resynthesis,
+                s.rosin_over_sampler,
+                s.rosin_over_resynthesis,
+                s.neighbour_resynthesis_over_resynthesis,
+                s.median_f0_error_cents,
+                s.median_recording_f0_spread_cents,
+                s.loudness_shape_db,
+                s.sampler_loudness_shape_db
+            )
+        };
+        for (art, s) in &report.per_articulation {
+            row(art.name(), s);
+        }
+        row("ALL", &report.overall);
+        let d = &report.dynamics;
+        println!(
+            "{section}: CC1 0->127 on key {}: loudness {:+.1} dB (monotonic {:.0}%), centroid {:.0} -> {:.0} Hz (monotonic {:.0}%)",
+            d.key, d.range_db, 100.0 * d.loudness_monotonic, d.centroid_low_hz, d.centroid_high_hz, 100.0 * d.centroid_monotonic
+        );
+        let lb = &report.layer_brightness;
+        println!(
+            "{section}: loud layer brighter than soft (sustain, centroid) at {}/{} keys in the recordings, {}/{} in Rosin; same direction at {}/{}",
+            lb.recording_rising,
+            lb.keys.len(),
+            lb.rosin_rising,
+            lb.keys.len(),
+            lb.agreeing,
+            lb.keys.len()
+        );
+        std::fs::write(a.out.join(format!("{section}.json")), serde_json::to_string_pretty(&report)?)?;
+        eval::plots::write_plots(&a.out, &section, &report, &audio)?;
+        if a.update_cards {
+            let file = cards::update_card(&a.weights_dir, &section, &cards::HeldoutMetrics::from_report(&report))?;
+            println!("updated {}", file.display());
+        }
+    }
+    println!("reports and plots in {}", a.out.display());
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! The `rosin` command line as a user runs it: render, info, and clear failures.
+
+use rosin_core::model::fixture;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn rosin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rosin"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rosin-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn demo_midi() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/strings-demo.mid")
+}
+
+/// A model file every section name maps to, so rendering works with or without trained models.
+fn fixture_args(dir: &Path) -> Vec<String> {
+    let path = dir.join("fixture.safetensors");
+    fixture::fixed_spectrum_model(16, 32, 32, 2).save(&path).unwrap();
+    ["violins", "violas", "celli", "basses"]
+        .iter()
+        .flat_map(|s| ["--model".into(), format!("{s}={}", path.display())])
+        .collect()
+}
+
+#[test]
+fn render_writes_one_stem_per_track_and_a_mix_deterministically() {
+    let dir = temp_dir("render");
+    let models = fixture_args(&dir);
+    let run = |out: &str, extra: &[&str]| {
+        let st = rosin()
+            .arg("render")
+            .arg(demo_midi())
+            .args(["-o", dir.join(out).to_str().unwrap(), "--quiet"])
+            .args(&models)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(st.status.success(), "render failed: {}", String::from_utf8_lossy(&st.stderr));
+        let mut files: Vec<_> = std::fs::read_dir(dir.join(out)).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        files
+    };
+    let a = run("a", &[]);
+    let names: Vec<String> = a.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["01-Violins.wav", "02-Violas.wav", "03-Celli.wav", "04-Basses.wav", "mix.wav"]);
+    let b = run("b", &["--block-size", "37"]);
+    for (x, y) in a.iter().zip(&b) {
+        assert!(
+            std::fs::read(x).unwrap() == std::fs::read(y).unwrap(),
+            "{} differs between runs/block sizes",
+            x.display()
+        );
+    }
+    let r = hound::WavReader::open(&a[0]).unwrap();
+    assert_eq!(r.spec().sample_rate, 48_000);
+    assert_eq!(r.spec().bits_per_sample, 24);
+    assert!(r.duration() as f64 / 48_000.0 > 37.0);
+    let f = run("f", &["--format", "float32", "--sample-rate", "96000", "--no-mix"]);
+    assert_eq!(f.len(), 4);
+    let r = hound::WavReader::open(&f[0]).unwrap();
+    assert_eq!((r.spec().sample_rate, r.spec().sample_format), (96_000, hound::SampleFormat::Float));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_midi_and_model_files_fail_with_a_message_naming_them() {
+    let dir = temp_dir("bad");
+    let models = fixture_args(&dir);
+    let bad_midi = dir.join("broken.mid");
+    std::fs::write(&bad_midi, b"MThd\x00\x00\x00\x06\x00\x01").unwrap();
+    let out = rosin().arg("render").arg(&bad_midi).args(&models).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken.mid"));
+
+    let missing = rosin().args(["render", "/no/such/file.mid"]).args(&models).output().unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/no/such/file.mid"));
+
+    let bad_model = dir.join("bad.safetensors");
+    std::fs::write(&bad_model, b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":").unwrap();
+    let out = rosin()
+        .arg("render")
+        .arg(demo_midi())
+        .arg("--model")
+        .arg(format!("violins={}", bad_model.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.safetensors"));
+
+    let info = rosin().arg("info").arg(&bad_model).output().unwrap();
+    assert_eq!(info.status.code(), Some(1));
+    let ok = rosin().arg("info").arg(dir.join("fixture.safetensors")).output().unwrap();
+    assert!(ok.status.success());
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("\"format_version\": 1"));
+    std::fs::remove_dir_all(&dir).ok();
+}

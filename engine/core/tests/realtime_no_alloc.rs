@@ -1,0 +1,90 @@
+//! After construction, the synthesizer never allocates: not for notes, controllers, voice
+//! stealing, legato or the noise generator. A counting global allocator proves it.
+
+use rosin_core::model::fixture;
+use rosin_core::{MidiEvent, PerformanceSettings, Synth, VoiceMode};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::Arc;
+
+struct Counting;
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        if COUNTING.with(|c| c.get()) {
+            COUNT.with(|c| c.set(c.get() + 1));
+        }
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        if COUNTING.with(|c| c.get()) {
+            COUNT.with(|c| c.set(c.get() + 1));
+        }
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        if COUNTING.with(|c| c.get()) {
+            COUNT.with(|c| c.set(c.get() + 1));
+        }
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+#[global_allocator]
+static A: Counting = Counting;
+
+#[test]
+fn no_allocation_while_playing() {
+    // Events are built before counting starts, so only the synthesizer is counted.
+    let n_poly = storm_prebuilt(VoiceMode::Poly);
+    let n_mono = storm_prebuilt(VoiceMode::MonoLegato);
+    assert_eq!(n_poly, 0, "allocations on the audio path (poly)");
+    assert_eq!(n_mono, 0, "allocations on the audio path (mono legato)");
+}
+
+fn storm_prebuilt(mode: VoiceMode) -> usize {
+    let model = Arc::new(fixture::fixed_spectrum_model(32, 64, 64, 1));
+    let settings = PerformanceSettings { voice_mode: mode, max_voices: 8, ..Default::default() };
+    let mut synth = Synth::new(model, settings, 48_000.0);
+    let mut rng = rosin_core::rng::XorShift32::new(12345);
+    let mut next = move || rng.next_u32();
+    let blocks: Vec<(usize, Vec<(usize, MidiEvent)>)> = (0..600)
+        .map(|block| {
+            let len = 1 + (next() as usize % 1024);
+            let mut events: Vec<(usize, MidiEvent)> = (0..(next() % 6))
+                .map(|_| {
+                    let at = next() as usize % len;
+                    let ev = match next() % 8 {
+                        0..=2 => {
+                            MidiEvent::NoteOn { key: 12 + (next() % 90) as u8, velocity: 1 + (next() % 127) as u8 }
+                        }
+                        3 | 4 => MidiEvent::NoteOff { key: 12 + (next() % 90) as u8, velocity: 0 },
+                        5 => MidiEvent::ControlChange {
+                            cc: [1, 11, 20, 21, 32, 64][next() as usize % 6],
+                            value: (next() % 128) as u8,
+                        },
+                        6 => MidiEvent::PitchBend { value: (next() % 16384) as i16 - 8192 },
+                        _ if block % 97 == 0 => MidiEvent::ControlChange { cc: 120, value: 0 },
+                        _ => MidiEvent::ProgramChange { program: (next() % 5) as u8 },
+                    };
+                    (at, ev)
+                })
+                .collect();
+            events.sort_by_key(|e| e.0);
+            (len, events)
+        })
+        .collect();
+    let mut buf = vec![0.0f32; 1024];
+    let mut max_voices = 0;
+    COUNTING.with(|c| c.set(true));
+    for (len, events) in &blocks {
+        synth.process_with_events(&mut buf[..*len], events);
+        max_voices = max_voices.max(synth.active_voices());
+    }
+    COUNTING.with(|c| c.set(false));
+    assert!(buf.iter().all(|s| s.is_finite()));
+    assert!(max_voices >= 8, "the storm should fill every voice, got {max_voices}");
+    COUNT.with(|c| c.get())
+}

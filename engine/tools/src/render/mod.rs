@@ -1,0 +1,251 @@
+//! Offline rendering: a standard MIDI file -> one WAV stem per track (and an optional mix).
+//!
+//! Each track with notes gets its own [`Synth`] with the model chosen for it, fed the track's
+//! events at their exact sample positions. Tracks render in parallel; each track's output depends
+//! only on its events, so the files are bit-identical from run to run.
+
+pub mod midi_file;
+
+use midi_file::{MidiSong, MidiTrack};
+use rosin_core::library::{section_for_track, Library};
+use rosin_core::model::Model;
+use rosin_core::performance::{MidiEvent, PerformanceSettings};
+use rosin_core::synth::Synth;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleFormat {
+    Int24,
+    Float32,
+}
+
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    pub sample_rate: u32,
+    pub format: SampleFormat,
+    pub write_mix: bool,
+    /// Block size used to drive the synthesizer (output does not depend on it).
+    pub block_size: usize,
+    /// Longest release tail rendered after the last event.
+    pub max_tail_seconds: f64,
+    pub settings: PerformanceSettings,
+    /// Explicit section per track index, overriding the guess from names and programs.
+    pub track_sections: Vec<(usize, String)>,
+    /// Section for tracks whose section cannot be guessed.
+    pub default_section: Option<String>,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            sample_rate: 48_000,
+            format: SampleFormat::Int24,
+            write_mix: true,
+            block_size: 512,
+            max_tail_seconds: 8.0,
+            settings: PerformanceSettings::default(),
+            track_sections: Vec::new(),
+            default_section: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Midi(#[from] midi_file::MidiFileError),
+    #[error("{path}: track {track} (\"{name}\"): {problem}")]
+    Track { path: PathBuf, track: usize, name: String, problem: String },
+    #[error("{0}: the MIDI file has no notes to render")]
+    NoNotes(PathBuf),
+    #[error("{path}: cannot write WAV file: {source}")]
+    Wav { path: PathBuf, source: hound::Error },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("unsupported sample rate {0} Hz (use 22050..=192000)")]
+    SampleRate(u32),
+}
+
+/// One rendered track.
+pub struct Stem {
+    pub track: usize,
+    pub name: String,
+    pub section: String,
+    pub model: Arc<Model>,
+    pub audio: Vec<f32>,
+}
+
+/// A plan for one track: its events with sample positions and the model to play them.
+pub struct TrackPlan {
+    pub track: usize,
+    pub name: String,
+    pub section: String,
+    pub model: Arc<Model>,
+    pub events: Vec<(u64, MidiEvent)>,
+}
+
+/// Chooses a model for every track with notes.
+pub fn plan_tracks(
+    song: &MidiSong,
+    midi_path: &Path,
+    lib: &Library,
+    opts: &RenderOptions,
+) -> Result<Vec<TrackPlan>, RenderError> {
+    let mut plans = Vec::new();
+    for track in song.tracks.iter().filter(|t| t.has_notes()) {
+        let section = pick_section(track, opts).ok_or_else(|| RenderError::Track {
+            path: midi_path.to_owned(),
+            track: track.index,
+            name: track.display_name(),
+            problem: format!(
+                "cannot tell which instrument plays it (name, instrument name and program give no hint); \
+                 choose one with --section {}=<{}>",
+                track.index,
+                lib.names().join("|")
+            ),
+        })?;
+        let model = lib.get(&section).cloned().ok_or_else(|| RenderError::Track {
+            path: midi_path.to_owned(),
+            track: track.index,
+            name: track.display_name(),
+            problem: format!("no model named \"{section}\" (available: {})", lib.names().join(", ")),
+        })?;
+        let events =
+            track.events.iter().map(|e| (midi_file::seconds_to_sample(e.time_s, opts.sample_rate), e.event)).collect();
+        plans.push(TrackPlan { track: track.index, name: track.display_name(), section, model, events });
+    }
+    if plans.is_empty() {
+        return Err(RenderError::NoNotes(midi_path.to_owned()));
+    }
+    Ok(plans)
+}
+
+fn pick_section(track: &MidiTrack, opts: &RenderOptions) -> Option<String> {
+    if let Some((_, s)) = opts.track_sections.iter().find(|(i, _)| *i == track.index) {
+        return Some(s.clone());
+    }
+    section_for_track(track.name.as_deref(), track.instrument_name.as_deref(), track.first_program)
+        .map(str::to_string)
+        .or_else(|| opts.default_section.clone())
+}
+
+/// Renders one track; `progress` counts rendered samples across threads.
+pub fn render_track(plan: &TrackPlan, end_sample: u64, opts: &RenderOptions, progress: &AtomicU64) -> Vec<f32> {
+    let mut synth = Synth::new(plan.model.clone(), opts.settings.clone(), opts.sample_rate as f32);
+    let tail_limit = end_sample + (opts.max_tail_seconds * opts.sample_rate as f64) as u64;
+    let block = opts.block_size.max(1);
+    let mut audio: Vec<f32> = Vec::with_capacity(end_sample as usize + opts.sample_rate as usize);
+    let mut buf = vec![0.0f32; block];
+    // When the song is over, notes the file never ended (and a pedal it left down) are released,
+    // so they fade with the release instead of ringing to the tail limit.
+    let mut events = plan.events.clone();
+    let song_end = events.partition_point(|(at, _)| *at <= end_sample);
+    events.splice(
+        song_end..song_end,
+        [
+            (end_sample, MidiEvent::ControlChange { cc: 64, value: 0 }),
+            (end_sample, MidiEvent::ControlChange { cc: 123, value: 0 }),
+        ],
+    );
+    let mut rest = &events[..];
+    let mut pos = 0u64;
+    loop {
+        let len = if pos < end_sample { block.min((end_sample - pos) as usize) } else { block };
+        let taken = synth.render_timeline(&mut buf[..len], pos, rest);
+        rest = &rest[taken..];
+        audio.extend_from_slice(&buf[..len]);
+        pos += len as u64;
+        progress.fetch_add(len as u64, Ordering::Relaxed);
+        if pos >= end_sample && (synth.active_voices() == 0 || pos >= tail_limit) {
+            break;
+        }
+    }
+    // The loop stops on a block boundary; cut where the sound ends so the length, like the
+    // samples, does not depend on the block size.
+    let last_sound = audio.iter().rposition(|x| *x != 0.0).map_or(0, |i| i + 1);
+    audio.truncate((last_sound.max(end_sample as usize)).min(tail_limit as usize));
+    audio
+}
+
+/// Renders every track of a song (in parallel) to stems of equal length.
+pub fn render_song(plans: &[TrackPlan], song: &MidiSong, opts: &RenderOptions, progress: &AtomicU64) -> Vec<Stem> {
+    let end = song.duration_samples(opts.sample_rate);
+    let mut audios: Vec<Vec<f32>> = vec![Vec::new(); plans.len()];
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(plans.len().max(1));
+    std::thread::scope(|scope| {
+        let chunk = plans.len().div_ceil(threads);
+        for (plan_chunk, out_chunk) in plans.chunks(chunk).zip(audios.chunks_mut(chunk)) {
+            scope.spawn(move || {
+                for (p, out) in plan_chunk.iter().zip(out_chunk.iter_mut()) {
+                    *out = render_track(p, end, opts, progress);
+                }
+            });
+        }
+    });
+    let len = audios.iter().map(Vec::len).max().unwrap_or(0);
+    plans
+        .iter()
+        .zip(audios)
+        .map(|(p, mut audio)| {
+            audio.resize(len, 0.0);
+            Stem { track: p.track, name: p.name.clone(), section: p.section.clone(), model: p.model.clone(), audio }
+        })
+        .collect()
+}
+
+/// Gain of the mix bus: four sections at ff sum past full scale, so the mix leaves 6 dB of
+/// headroom (stems are written as rendered).
+pub const MIX_GAIN: f32 = 0.5;
+
+/// Sum of the stems times [`MIX_GAIN`].
+pub fn mix(stems: &[Stem]) -> Vec<f32> {
+    let len = stems.iter().map(|s| s.audio.len()).max().unwrap_or(0);
+    let mut out = vec![0.0f32; len];
+    for s in stems {
+        for (o, x) in out.iter_mut().zip(&s.audio) {
+            *o += x * MIX_GAIN;
+        }
+    }
+    out
+}
+
+/// Writes mono audio as a WAV file. Returns the number of clipped samples (24-bit only).
+pub fn write_wav(path: &Path, audio: &[f32], sample_rate: u32, format: SampleFormat) -> Result<usize, RenderError> {
+    let wav_err = |source| RenderError::Wav { path: path.to_owned(), source };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate,
+        bits_per_sample: if format == SampleFormat::Int24 { 24 } else { 32 },
+        sample_format: if format == SampleFormat::Int24 {
+            hound::SampleFormat::Int
+        } else {
+            hound::SampleFormat::Float
+        },
+    };
+    let mut w = hound::WavWriter::create(path, spec).map_err(wav_err)?;
+    let mut clipped = 0;
+    for &x in audio {
+        match format {
+            SampleFormat::Float32 => w.write_sample(x).map_err(wav_err)?,
+            SampleFormat::Int24 => {
+                const FULL: f32 = 8_388_607.0;
+                if x.abs() > 1.0 {
+                    clipped += 1;
+                }
+                w.write_sample((x.clamp(-1.0, 1.0) * FULL).round() as i32).map_err(wav_err)?
+            }
+        }
+    }
+    w.finalize().map_err(wav_err)?;
+    Ok(clipped)
+}
+
+/// A file-system-safe version of a track name.
+pub fn file_stem_for(track: usize, name: &str) -> String {
+    let clean: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect::<String>();
+    let clean = clean.trim_matches('_');
+    format!("{track:02}-{}", if clean.is_empty() { "track" } else { clean })
+}
