@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod bench;
 pub mod dataset;
 pub mod eval;
+#[cfg(feature = "plot")]
 pub mod plot;
 pub mod render;
 pub mod resynth;

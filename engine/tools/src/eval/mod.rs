@@ -6,6 +6,7 @@
 
 pub mod cards;
 pub mod metrics;
+#[cfg(feature = "plot")]
 pub mod plots;
 
 use crate::analysis::{self, NoteFeatures};
