@@ -7,16 +7,20 @@ use super::Synth;
 use crate::performance::PerformanceSettings;
 
 impl Synth {
-    /// Edits the settings in place. Unlike [`Synth::set_settings`] nothing is dropped (the
-    /// old settings' lists would be freed on the audio thread). `max_voices` cannot change.
-    pub fn update_settings(&mut self, edit: impl FnOnce(&mut PerformanceSettings)) {
+    /// The one way to change settings of a running synth, safe on the audio thread: the edit
+    /// happens in place, so nothing is freed (replacing the settings would free their lists).
+    /// The voice count is allocated at construction: an edit of `max_voices` is undone and
+    /// reported by returning `false`, so a caller can build a new [`Synth`] off the audio thread.
+    pub fn update_settings(&mut self, edit: impl FnOnce(&mut PerformanceSettings)) -> bool {
         let max_voices = self.settings.max_voices;
         let articulation = self.settings.articulation;
         edit(&mut self.settings);
+        let kept = self.settings.max_voices == max_voices;
         self.settings.max_voices = max_voices;
         if self.settings.articulation != articulation {
             self.controllers.articulation = self.settings.articulation;
         }
+        kept
     }
 
     /// The dynamic (what CC1 sets), 0..1; `None` returns longs to taking it from velocity.
@@ -98,10 +102,12 @@ mod tests {
     fn update_settings_switches_articulation_and_keeps_voice_count() {
         let mut s = synth();
         let slots = s.voice_slots();
-        s.update_settings(|p| {
+        let kept = s.update_settings(|p| {
             p.articulation = Articulation::Pizzicato;
             p.max_voices = 3;
         });
+        assert!(!kept, "a changed voice count must be reported");
+        assert!(s.update_settings(|p| p.glide_seconds = 0.1));
         assert_eq!(s.controllers().articulation, Articulation::Pizzicato);
         assert_eq!(s.settings().max_voices, PerformanceSettings::default().max_voices);
         assert_eq!(s.voice_slots(), slots);

@@ -110,15 +110,6 @@ impl Synth {
         &self.controllers
     }
 
-    /// Changes settings that need no reallocation (everything but `max_voices`).
-    pub fn set_settings(&mut self, settings: PerformanceSettings) {
-        let max_voices = self.settings.max_voices;
-        if settings.articulation != self.settings.articulation {
-            self.controllers.articulation = settings.articulation;
-        }
-        self.settings = PerformanceSettings { max_voices, ..settings };
-    }
-
     /// Number of voice slots, for [`PreparedModel::new`].
     pub fn voice_slots(&self) -> usize {
         self.voices.len()
