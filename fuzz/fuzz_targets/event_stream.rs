@@ -10,7 +10,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use rosin_engine::{MidiEvent, PerformanceSettings, Synth, VoiceMode};
+use rosin_core::{MidiEvent, PerformanceSettings, Synth, VoiceMode};
 use rosin_fuzz::{assert_output_ok, default_model};
 
 const RATES: [u32; 5] = [22_050, 44_100, 48_000, 96_000, 192_000];

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
 use rosin_core::synth::PreparedModel;
-use rosin_engine::{MidiEvent, Model, PerformanceSettings, Synth};
+use rosin_core::{MidiEvent, Model, PerformanceSettings, Synth};
 use rosin_fuzz::{assert_output_ok, fixture_model};
 
 fuzz_target!(|data: &[u8]| {
