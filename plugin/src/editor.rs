@@ -11,6 +11,7 @@ use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp};
+use rosin_core::Articulation;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -71,16 +72,8 @@ fn draw_inner(app: &mut RosinApp, ui: &mut egui::Ui, setter: &ParamSetter) {
         let base = p.keyswitch_base.value();
         let current = p.articulation.value();
         ui.horizontal_wrapped(|ui| {
-            for (i, a) in [
-                ArticulationParam::Sustain,
-                ArticulationParam::Short,
-                ArticulationParam::Tremolo,
-                ArticulationParam::Pizzicato,
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                let label = format!("{}\n{}", a.articulation(), note_name(base + i as i32));
+            for (i, a) in Articulation::ALL.into_iter().map(ArticulationParam).enumerate() {
+                let label = format!("{}\n{}", a.0, note_name(base + i as i32));
                 if ui.selectable_label(current == a, label).clicked() {
                     setter.begin_set_parameter(&p.articulation);
                     setter.set_parameter(&p.articulation, a);
@@ -88,11 +81,16 @@ fn draw_inner(app: &mut RosinApp, ui: &mut egui::Ui, setter: &ParamSetter) {
                 }
             }
         });
+        let uacc: Vec<String> = Articulation::ALL.iter().map(|a| a.default_uacc().to_string()).collect();
+        let programs = Articulation::ALL.map(Articulation::default_program);
         ui.small(format!(
-            "Keyswitches {} from {}; CC{} (UACC) 1/40/11/56; program 0-3",
+            "Keyswitches {} from {}; CC{} (UACC) {}; program {}-{}",
             if p.keyswitches.value() { "on" } else { "off" },
             note_name(base),
-            p.cc_articulation.value()
+            p.cc_articulation.value(),
+            uacc.join("/"),
+            programs[0],
+            programs[programs.len() - 1]
         ));
         ui.add_space(6.0);
         ui.label(RichText::new("Performance").strong());

@@ -15,7 +15,7 @@ pub mod shared;
 
 use crossbeam::channel::Sender;
 use nice_plug::prelude::*;
-use params::{snap, vibrato_rate_to_cc, RosinParams, STATE_VERSION};
+use params::{snap, RosinParams, STATE_VERSION};
 use rosin_core::synth::PreparedModel;
 use rosin_core::Synth;
 use shared::{LoaderRequest, Shared, METER_BANDS};
@@ -94,7 +94,7 @@ impl Rosin {
             synth.set_vibrato_depth(now.vibrato_depth);
         }
         if now.vibrato_rate != reference.vibrato_rate {
-            synth.set_vibrato_rate(vibrato_rate_to_cc(now.vibrato_rate));
+            synth.set_vibrato_rate(rosin_core::PerformanceSettings::vibrato_rate_cc(now.vibrato_rate));
         }
         self.last = now;
     }

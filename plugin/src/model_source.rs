@@ -1,40 +1,8 @@
 //! Which model plays: one of the embedded sections or a model file, and loading it.
 
-use nice_plug::prelude::Enum;
-use rosin_core::{library, Model};
+use rosin_core::{library, Model, Section};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-
-/// The embedded string sections (model-weights/<name>.safetensors).
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Section {
-    #[name = "Violins"]
-    Violins,
-    #[name = "Violas"]
-    Violas,
-    #[name = "Celli"]
-    Celli,
-    #[name = "Basses"]
-    Basses,
-}
-
-impl Section {
-    pub const ALL: [Section; 4] = [Section::Violins, Section::Violas, Section::Celli, Section::Basses];
-
-    /// File stem of the embedded model.
-    pub fn model_name(self) -> &'static str {
-        match self {
-            Section::Violins => "violins",
-            Section::Violas => "violas",
-            Section::Celli => "celli",
-            Section::Basses => "basses",
-        }
-    }
-
-    pub fn from_model_name(name: &str) -> Option<Section> {
-        Self::ALL.into_iter().find(|s| s.model_name().eq_ignore_ascii_case(name))
-    }
-}
 
 /// The identity of a model, saved in the plugin state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,7 +16,7 @@ pub enum ModelSource {
 
 impl ModelSource {
     pub fn embedded(section: Section) -> Self {
-        ModelSource::Embedded { name: section.model_name().to_string() }
+        ModelSource::Embedded { name: section.name().to_string() }
     }
 }
 
@@ -77,7 +45,7 @@ pub struct ModelRecord {
 
 impl Default for ModelRecord {
     fn default() -> Self {
-        ModelRecord { source: ModelSource::default(), section: Section::Violins.model_name().to_string() }
+        ModelRecord { source: ModelSource::default(), section: Section::Violins.name().to_string() }
     }
 }
 

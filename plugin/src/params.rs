@@ -4,10 +4,10 @@
 //! performance controls (dynamic, expression, vibrato), set the engine's channel controllers
 //! when they move, exactly as the matching MIDI CC would.
 
-use crate::model_source::{ModelRecord, Section};
+use crate::model_source::ModelRecord;
 use nice_plug::prelude::*;
 use rosin_core::performance::{CcMap, PerformanceSettings};
-use rosin_core::{Articulation, VoiceMode};
+use rosin_core::{Articulation, Section, VoiceMode};
 use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, RwLock};
 
@@ -15,28 +15,40 @@ use std::sync::{Arc, RwLock};
 /// [`crate::Rosin::filter_state`] for the migration.
 pub const STATE_VERSION: u32 = 1;
 
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArticulationParam {
-    #[name = "Sustain"]
-    Sustain,
-    #[name = "Short"]
-    Short,
-    #[name = "Tremolo"]
-    Tremolo,
-    #[name = "Pizzicato"]
-    Pizzicato,
+/// An enum parameter over one of the engine's enums, whose variants and names it takes from
+/// the engine (`ALL`, `DISPLAY_NAMES`, `index`, `from_index`) instead of restating them. Values
+/// are stored by index, as nice-plug's derive without ids does, so saved states stay valid.
+macro_rules! engine_enum_param {
+    ($(#[$doc:meta])* $param:ident($engine:ty)) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $param(pub $engine);
+
+        impl Enum for $param {
+            fn variants() -> &'static [&'static str] {
+                &<$engine>::DISPLAY_NAMES
+            }
+            fn ids() -> Option<&'static [&'static str]> {
+                None
+            }
+            fn to_index(self) -> usize {
+                self.0.index()
+            }
+            fn from_index(index: usize) -> Self {
+                $param(<$engine>::from_index(index).unwrap_or_default())
+            }
+        }
+    };
 }
 
-impl ArticulationParam {
-    pub fn articulation(self) -> Articulation {
-        match self {
-            ArticulationParam::Sustain => Articulation::Sustain,
-            ArticulationParam::Short => Articulation::Short,
-            ArticulationParam::Tremolo => Articulation::Tremolo,
-            ArticulationParam::Pizzicato => Articulation::Pizzicato,
-        }
-    }
-}
+engine_enum_param!(
+    /// The section parameter: which embedded section plays.
+    SectionParam(Section)
+);
+engine_enum_param!(
+    /// The articulation parameter: what plays before a keyswitch, CC32 or program change picks another.
+    ArticulationParam(Articulation)
+);
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VoiceModeParam {
@@ -62,11 +74,6 @@ pub fn snap(x: f32, per_unit: f32) -> f32 {
     (x * per_unit).round() / per_unit
 }
 
-/// Vibrato rate parameter (Hz) to the CC20 scale the engine uses.
-pub fn vibrato_rate_to_cc(hz: f32) -> f32 {
-    ((hz - 3.5) / 4.5 * 127.0).clamp(0.0, 127.0)
-}
-
 #[derive(Params)]
 pub struct RosinParams {
     /// Layout version of the saved state.
@@ -77,7 +84,7 @@ pub struct RosinParams {
     pub model: Arc<RwLock<ModelRecord>>,
 
     #[id = "section"]
-    pub section: EnumParam<Section>,
+    pub section: EnumParam<SectionParam>,
     #[id = "artic"]
     pub articulation: EnumParam<ArticulationParam>,
     #[id = "dynamic"]
@@ -132,8 +139,8 @@ impl Default for RosinParams {
         RosinParams {
             state_version: Arc::new(AtomicU32::new(STATE_VERSION)),
             model: Arc::new(RwLock::new(ModelRecord::default())),
-            section: EnumParam::new("Section", Section::Violins),
-            articulation: EnumParam::new("Articulation", ArticulationParam::Sustain),
+            section: EnumParam::new("Section", SectionParam(Section::Violins)),
+            articulation: EnumParam::new("Articulation", ArticulationParam(d.articulation)),
             dynamic: FloatParam::new("Dynamic", 0.5, FloatRange::Linear { min: 0.0, max: 1.0 })
                 .with_value_to_string(formatters::v2s_f32_percentage(0))
                 .with_string_to_value(formatters::s2v_f32_percentage())
@@ -153,7 +160,10 @@ impl Default for RosinParams {
             vibrato_rate: FloatParam::new(
                 "Vibrato rate",
                 PerformanceSettings::vibrato_rate_hz(d.default_vibrato_rate as f32),
-                FloatRange::Linear { min: 3.5, max: 8.0 },
+                {
+                    let (min, max) = PerformanceSettings::VIBRATO_RATE_RANGE_HZ;
+                    FloatRange::Linear { min, max }
+                },
             )
             .with_value_to_string(seconds(2))
             .with_unit(" Hz"),
@@ -219,14 +229,14 @@ impl Default for RosinParams {
 impl RosinParams {
     /// Writes every parameter-driven setting into `s` in place (no allocation).
     pub fn apply_to(&self, s: &mut PerformanceSettings) {
-        s.articulation = self.articulation.value().articulation();
+        s.articulation = self.articulation.value().0;
         s.voice_mode = self.voice_mode.value().mode();
         s.glide_seconds = snap(self.glide.value(), 10_000.0);
         s.bend_range_semitones = self.bend_range.value() as f32;
         s.release_seconds = snap(self.release.value(), 10_000.0);
         s.dynamic_range_db = snap(self.dynamic_range.value(), 100.0);
         s.default_vibrato_depth = (self.vibrato_depth.value() * 127.0).round().clamp(0.0, 127.0) as u8;
-        s.default_vibrato_rate = vibrato_rate_to_cc(self.vibrato_rate.value()).round() as u8;
+        s.default_vibrato_rate = PerformanceSettings::vibrato_rate_cc(self.vibrato_rate.value()).round() as u8;
         s.cc = CcMap {
             dynamic: self.cc_dynamic.value() as u8,
             expression: self.cc_expression.value() as u8,

@@ -4,12 +4,13 @@
 //! models in, replaced models out) and atomics (meter). Everything behind a mutex belongs to
 //! the loader and GUI threads.
 
-use crate::model_source::{self, ModelSource, Section};
+use crate::model_source::{self, ModelSource};
 use crate::params::RosinParams;
 use crossbeam::channel::{Receiver, RecvTimeoutError, Sender};
 use crossbeam::queue::ArrayQueue;
 use nice_plug::prelude::AtomicF32;
 use rosin_core::synth::PreparedModel;
+use rosin_core::Section;
 use rosin_core::{Model, ModelCard};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -130,7 +131,8 @@ impl Shared {
         let (model, source, error) = match model_source::load(&record.source) {
             Ok(m) => (m, record.source.clone(), None),
             Err(e) => {
-                let section = Section::from_model_name(&record.section).unwrap_or(Section::Violins);
+                // A state naming no known section plays the section parameter's.
+                let section = Section::from_name(&record.section).unwrap_or(params.section.value().0);
                 let fallback = ModelSource::embedded(section);
                 let m = model_source::load(&fallback).unwrap_or_else(|_| model_source::fallback_model());
                 (m, fallback, Some(e))
@@ -176,7 +178,7 @@ fn loader_loop(shared: &Shared, params: &RosinParams, requests: &Receiver<Loader
                 let source = ModelSource::File { path: path.clone() };
                 match model_source::load_file(&path) {
                     Ok(model) => {
-                        let section = params.section.value().model_name().to_string();
+                        let section = params.section.value().0.name().to_string();
                         *params.model.write().unwrap_or_else(|e| e.into_inner()) =
                             crate::model_source::ModelRecord { source: source.clone(), section };
                         install(shared, source, model, true);
@@ -196,14 +198,14 @@ fn loader_loop(shared: &Shared, params: &RosinParams, requests: &Receiver<Loader
 
 /// Follows the section parameter and the persisted record (which a state load may change).
 fn reconcile(shared: &Shared, params: &RosinParams) {
-    let section = params.section.value();
+    let section = params.section.value().0;
     let wanted = {
         let mut record = params.model.write().unwrap_or_else(|e| e.into_inner());
-        if !record.section.eq_ignore_ascii_case(section.model_name()) {
+        if !record.section.eq_ignore_ascii_case(section.name()) {
             // The section parameter moved (automation or editor): play that section.
             *record = crate::model_source::ModelRecord {
                 source: ModelSource::embedded(section),
-                section: section.model_name().to_string(),
+                section: section.name().to_string(),
             };
         }
         record.source.clone()

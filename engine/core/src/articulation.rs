@@ -17,6 +17,8 @@ pub enum Articulation {
 impl Articulation {
     pub const ALL: [Articulation; 4] =
         [Articulation::Sustain, Articulation::Short, Articulation::Tremolo, Articulation::Pizzicato];
+    /// What users read: parameter values, the editor's buttons.
+    pub const DISPLAY_NAMES: [&'static str; 4] = ["Sustain", "Short", "Tremolo", "Pizzicato"];
 
     pub fn index(self) -> usize {
         self as usize
@@ -33,6 +35,26 @@ impl Articulation {
             Articulation::Tremolo => "tremolo",
             Articulation::Pizzicato => "pizzicato",
         }
+    }
+
+    pub fn display_name(self) -> &'static str {
+        Self::DISPLAY_NAMES[self.index()]
+    }
+
+    /// The CC32 value that selects it by default (Spitfire's UACC: 1 long, 40 staccato,
+    /// 11 tremolo, 56 pizzicato).
+    pub fn default_uacc(self) -> u8 {
+        match self {
+            Articulation::Sustain => 1,
+            Articulation::Short => 40,
+            Articulation::Tremolo => 11,
+            Articulation::Pizzicato => 56,
+        }
+    }
+
+    /// The program change that selects it by default: its index (0 sustain … 3 pizzicato).
+    pub fn default_program(self) -> u8 {
+        self.index() as u8
     }
 
     pub fn from_name(s: &str) -> Option<Self> {

@@ -13,9 +13,11 @@ pub mod library;
 pub mod model;
 pub mod performance;
 pub mod rng;
+pub mod section;
 pub mod synth;
 
 pub use articulation::Articulation;
 pub use model::{Model, ModelCard, ModelError};
 pub use performance::{MidiEvent, PerformanceSettings, VoiceMode};
+pub use section::Section;
 pub use synth::Synth;

@@ -1,4 +1,4 @@
-//! The default instruments embedded from model-weights/, and choosing one for a MIDI track.
+//! The default instruments embedded from model-weights/, and a set of loaded ones by name.
 
 use crate::model::{Model, ModelError};
 use std::path::Path;
@@ -11,7 +11,7 @@ pub fn embedded_names() -> Vec<&'static str> {
     EMBEDDED.iter().map(|(n, _)| *n).collect()
 }
 
-/// Loads an embedded model by file stem (case-insensitive).
+/// Loads an embedded model by file stem (case-insensitive), e.g. [`crate::Section::name`].
 pub fn embedded(name: &str) -> Option<Result<Model, ModelError>> {
     EMBEDDED
         .iter()
@@ -51,50 +51,5 @@ impl Library {
 
     pub fn names(&self) -> Vec<&str> {
         self.models.iter().map(|(n, _)| n.as_str()).collect()
-    }
-}
-
-/// Guesses the string section of a MIDI track from its name, instrument name or GM program.
-/// Returns a section name ("violins", "violas", "celli", "basses").
-pub fn section_for_track(name: Option<&str>, instrument: Option<&str>, program: Option<u8>) -> Option<&'static str> {
-    for text in [name, instrument].into_iter().flatten() {
-        let t = text.to_ascii_lowercase();
-        let words: Vec<&str> = t.split(|c: char| !c.is_ascii_alphanumeric()).collect();
-        let has = |abbrev: &[&str]| words.iter().any(|w| abbrev.contains(w));
-        // Order matters: "violoncello" contains "viol", "contrabass" contains "bass".
-        if t.contains("cello") || t.contains("violoncel") || has(&["vc", "vcl", "vcs"]) {
-            return Some("celli");
-        }
-        if t.contains("viola") || has(&["vla", "vlas", "vle"]) {
-            return Some("violas");
-        }
-        if t.contains("bass") || has(&["cb", "kb", "db"]) {
-            return Some("basses");
-        }
-        if t.contains("violin") || has(&["vln", "vn", "vl", "vns", "vlns"]) {
-            return Some("violins");
-        }
-    }
-    match program? {
-        40 | 44..=49 => Some("violins"),
-        41 => Some("violas"),
-        42 => Some("celli"),
-        43 => Some("basses"),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::section_for_track;
-
-    #[test]
-    fn sections_from_names_and_programs() {
-        assert_eq!(section_for_track(Some("Violins I"), None, None), Some("violins"));
-        assert_eq!(section_for_track(Some("Violas"), None, None), Some("violas"));
-        assert_eq!(section_for_track(Some("Violoncello"), None, None), Some("celli"));
-        assert_eq!(section_for_track(Some("Contrabass"), None, None), Some("basses"));
-        assert_eq!(section_for_track(Some("Track 3"), None, Some(42)), Some("celli"));
-        assert_eq!(section_for_track(None, None, None), None);
     }
 }

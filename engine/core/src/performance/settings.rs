@@ -63,18 +63,8 @@ impl Default for PerformanceSettings {
             cc: CcMap::default(),
             keyswitch_base: 12,
             keyswitches_enabled: true,
-            uacc: vec![
-                (1, Articulation::Sustain),
-                (40, Articulation::Short),
-                (11, Articulation::Tremolo),
-                (56, Articulation::Pizzicato),
-            ],
-            programs: vec![
-                (0, Articulation::Sustain),
-                (1, Articulation::Short),
-                (2, Articulation::Tremolo),
-                (3, Articulation::Pizzicato),
-            ],
+            uacc: Articulation::ALL.iter().map(|a| (a.default_uacc(), *a)).collect(),
+            programs: Articulation::ALL.iter().map(|a| (a.default_program(), *a)).collect(),
             bend_range_semitones: 2.0,
             voice_mode: VoiceMode::Poly,
             glide_seconds: 0.08,
@@ -91,9 +81,20 @@ impl Default for PerformanceSettings {
 }
 
 impl PerformanceSettings {
+    /// Slowest and fastest vibrato (CC20 at 0 and 127).
+    pub const VIBRATO_RATE_RANGE_HZ: (f32, f32) = (3.5, 8.0);
+
     /// Vibrato rate in Hz for a CC value: 3.5 Hz .. 8 Hz, 5.75 Hz at 64.
     pub fn vibrato_rate_hz(value: f32) -> f32 {
-        3.5 + 4.5 * (value / 127.0)
+        let (lo, hi) = Self::VIBRATO_RATE_RANGE_HZ;
+        lo + (hi - lo) * (value / 127.0)
+    }
+
+    /// The CC20 value (0..127, fractional) for a vibrato rate in Hz: [`Self::vibrato_rate_hz`]'s
+    /// inverse, for hosts that show the rate in Hz.
+    pub fn vibrato_rate_cc(hz: f32) -> f32 {
+        let (lo, hi) = Self::VIBRATO_RATE_RANGE_HZ;
+        ((hz - lo) / (hi - lo) * 127.0).clamp(0.0, 127.0)
     }
 
     /// Level in dB below ff for a dynamic in 0..1 (linear in dB).

@@ -5,12 +5,14 @@
 //! only on its events, so the files are bit-identical from run to run.
 
 pub mod midi_file;
+pub mod sections;
 
 use midi_file::{MidiSong, MidiTrack};
-use rosin_core::library::{section_for_track, Library};
+use rosin_core::library::Library;
 use rosin_core::model::Model;
 use rosin_core::performance::{MidiEvent, PerformanceSettings};
 use rosin_core::synth::Synth;
+use sections::section_for_track;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -127,7 +129,7 @@ fn pick_section(track: &MidiTrack, opts: &RenderOptions) -> Option<String> {
         return Some(s.clone());
     }
     section_for_track(track.name.as_deref(), track.instrument_name.as_deref(), track.first_program)
-        .map(str::to_string)
+        .map(|s| s.name().to_string())
         .or_else(|| opts.default_section.clone())
 }
 
