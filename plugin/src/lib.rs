@@ -16,9 +16,9 @@ pub mod shared;
 use crossbeam::channel::Sender;
 use nice_plug::prelude::*;
 use params::{snap, RosinParams, STATE_VERSION};
-use rosin_core::synth::PreparedModel;
+use rosin_core::handoff::ModelReceiver;
 use rosin_core::Synth;
-use shared::{LoaderRequest, Shared, METER_BANDS};
+use shared::{EngineConfig, LoaderRequest, Shared, METER_BANDS};
 use std::num::NonZeroU32;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -29,8 +29,8 @@ pub struct Rosin {
     loader: Sender<LoaderRequest>,
     loader_thread: Option<std::thread::JoinHandle<()>>,
     synth: Option<Synth>,
-    /// A replaced model the return queue had no room for; handed back on a later block.
-    pending_garbage: Option<PreparedModel>,
+    /// The audio thread's end of the model hand-off.
+    models: ModelReceiver,
     /// Parameter values last applied as channel controllers (they act when they move).
     last: Controls,
     /// Their defaults (computed once: building parameters allocates).
@@ -60,7 +60,8 @@ impl Controls {
 impl Default for Rosin {
     fn default() -> Self {
         let params = Arc::new(RosinParams::default());
-        let shared = Arc::new(Shared::default());
+        let (shared, models) = Shared::new();
+        let shared = Arc::new(shared);
         let (tx, rx) = shared::channel();
         let loader_thread = shared::spawn_loader(shared.clone(), params.clone(), rx);
         Rosin {
@@ -71,7 +72,7 @@ impl Default for Rosin {
             loader: tx,
             loader_thread,
             synth: None,
-            pending_garbage: None,
+            models,
             noise_scratch: [0.0; METER_BANDS],
         }
     }
@@ -102,7 +103,7 @@ impl Rosin {
     /// Installs a model the loader prepared, and hands the replaced one back (lock-free).
     fn receive_model(&mut self) {
         if let Some(synth) = self.synth.as_mut() {
-            shared::receive_model(&self.shared, synth, &mut self.pending_garbage);
+            self.models.receive(synth);
         }
     }
 }
@@ -182,14 +183,12 @@ impl Plugin for Rosin {
     ) -> bool {
         let shared = self.shared.clone();
         let mut loaded = shared.lock_loaded();
-        shared.active.store(false, Ordering::Release);
+        loaded.engine = None;
         let sample_rate = buffer_config.sample_rate;
         let model = shared.load_for_activation(&self.params, &mut loaded);
         let synth = Synth::new(model, self.params.settings(), sample_rate);
-        shared.sample_rate_bits.store(sample_rate.to_bits(), Ordering::Release);
-        shared.voice_slots.store(synth.voice_slots(), Ordering::Release);
+        loaded.engine = Some(EngineConfig { sample_rate, voice_slots: synth.voice_slots() });
         self.synth = Some(synth);
-        shared.active.store(true, Ordering::Release);
         drop(loaded);
         self.apply_controls(true);
         context.set_latency_samples(0);
@@ -204,10 +203,7 @@ impl Plugin for Rosin {
     }
 
     fn deactivate(&mut self) {
-        self.shared.active.store(false, Ordering::Release);
-        if let Some(old) = self.pending_garbage.take() {
-            drop(old);
-        }
+        self.shared.lock_loaded().engine = None;
     }
 
     fn process(

@@ -1,14 +1,14 @@
 //! State shared between the audio thread, the model loader thread and the editor.
 //!
-//! The audio thread only touches lock-free structures here: two bounded queues (prepared
-//! models in, replaced models out) and atomics (meter). Everything behind a mutex belongs to
-//! the loader and GUI threads.
+//! The audio thread only touches lock-free structures: the [`ModelReceiver`] it owns (its side
+//! of the model hand-off, `rosin_core::handoff`) and the meter's atomics. The sender side and
+//! everything behind a mutex belong to the loader, main and GUI threads.
 
 use crate::model_source::{self, ModelSource};
 use crate::params::RosinParams;
 use crossbeam::channel::{Receiver, RecvTimeoutError, Sender};
-use crossbeam::queue::ArrayQueue;
 use nice_plug::prelude::AtomicF32;
+use rosin_core::handoff::{model_handoff, ModelReceiver, ModelSender};
 use rosin_core::synth::PreparedModel;
 use rosin_core::Section;
 use rosin_core::{Model, ModelCard};
@@ -60,14 +60,8 @@ pub enum LoaderRequest {
 }
 
 pub struct Shared {
-    /// Prepared models on their way to the audio thread.
-    pub to_audio: ArrayQueue<PreparedModel>,
-    /// Replaced models on their way back, to be dropped by the loader thread.
-    pub garbage: ArrayQueue<PreparedModel>,
-    /// Engine configuration of the active plugin (0 = not active), for preparing models.
-    pub sample_rate_bits: std::sync::atomic::AtomicU32,
-    pub voice_slots: AtomicUsize,
-    pub active: AtomicBool,
+    /// The loading side of the model hand-off; the audio thread owns the receiver.
+    pub models: ModelSender,
     /// Tells the loader thread to finish (the plugin is being destroyed).
     pub shutdown: AtomicBool,
     /// Source whose model the engine has (or is being handed), and the last one that failed.
@@ -80,25 +74,32 @@ pub struct Shared {
 pub struct Loaded {
     pub source: Option<ModelSource>,
     pub failed: Option<ModelSource>,
+    /// The running engine's configuration (None while the plugin is not active): models are
+    /// prepared for it. Kept under the same lock as the source, so the two always agree.
+    pub engine: Option<EngineConfig>,
 }
 
-impl Default for Shared {
-    fn default() -> Self {
-        Shared {
-            to_audio: ArrayQueue::new(4),
-            garbage: ArrayQueue::new(16),
-            sample_rate_bits: 0.into(),
-            voice_slots: AtomicUsize::new(0),
-            active: AtomicBool::new(false),
+/// What a model is prepared for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EngineConfig {
+    pub sample_rate: f32,
+    pub voice_slots: usize,
+}
+
+impl Shared {
+    /// The shared state and the audio thread's end of the model hand-off.
+    pub fn new() -> (Shared, ModelReceiver) {
+        let (models, receiver) = model_handoff();
+        let shared = Shared {
+            models,
             shutdown: AtomicBool::new(false),
             loaded: Mutex::new(Loaded::default()),
             status: Mutex::new(ModelStatus::default()),
             meter: Meter::default(),
-        }
+        };
+        (shared, receiver)
     }
-}
 
-impl Shared {
     pub fn set_status(&self, source: &ModelSource, model: Option<&Model>, error: Option<String>) {
         let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(m) = model {
@@ -109,12 +110,6 @@ impl Shared {
         }
         s.error = error;
         s.generation += 1;
-    }
-
-    pub fn drain_garbage(&self) {
-        while let Some(old) = self.garbage.pop() {
-            drop(old);
-        }
     }
 
     /// Locks the loader out while the plugin (re)builds its engine, so no model prepared
@@ -142,7 +137,7 @@ impl Shared {
         loaded.source = Some(source.clone());
         self.set_status(&source, Some(&model), error);
         // Anything prepared for an earlier configuration is stale now.
-        while self.to_audio.pop().is_some() {}
+        self.models.withdraw();
         Arc::new(model)
     }
 }
@@ -190,10 +185,10 @@ fn loader_loop(shared: &Shared, params: &RosinParams, requests: &Receiver<Loader
             Err(RecvTimeoutError::Disconnected) => break,
         }
         reconcile(shared, params);
-        shared.drain_garbage();
+        shared.models.collect_garbage();
     }
-    shared.drain_garbage();
-    while shared.to_audio.pop().is_some() {}
+    shared.models.collect_garbage();
+    shared.models.withdraw();
 }
 
 /// Follows the section parameter and the persisted record (which a state load may change).
@@ -235,38 +230,18 @@ fn install(shared: &Shared, source: ModelSource, model: Model, force: bool) {
     loaded.source = Some(source.clone());
     loaded.failed = None;
     shared.set_status(&source, Some(&model), None);
-    if !shared.active.load(Ordering::Acquire) {
-        return; // activation builds the engine with this model
-    }
-    let sample_rate = f32::from_bits(shared.sample_rate_bits.load(Ordering::Acquire));
-    let slots = shared.voice_slots.load(Ordering::Acquire);
-    let mut prepared = PreparedModel::new(Arc::new(model), sample_rate, slots);
+    let Some(engine) = loaded.engine else {
+        return; // not active: activation builds the engine with this model
+    };
+    let mut prepared = PreparedModel::new(Arc::new(model), engine.sample_rate, engine.voice_slots);
     // The queue only fills if the audio thread stopped running; wait for it briefly, then give up.
     for _ in 0..200 {
-        match shared.to_audio.push(prepared) {
+        match shared.models.send(prepared) {
             Ok(()) => return,
             Err(p) => prepared = p,
         }
-        shared.drain_garbage();
+        shared.models.collect_garbage();
         std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// The audio thread's side of the hand-off, once per block: install a prepared model if one
-/// is waiting and hand the replaced one back. Lock-free and allocation-free; if the garbage
-/// queue is full the old model waits in `pending` (never dropped here) until there is room.
-pub fn receive_model(shared: &Shared, synth: &mut rosin_core::Synth, pending: &mut Option<PreparedModel>) {
-    if let Some(old) = pending.take() {
-        if let Err(old) = shared.garbage.push(old) {
-            *pending = Some(old);
-            return;
-        }
-    }
-    if let Some(prepared) = shared.to_audio.pop() {
-        let old = synth.install_model(prepared);
-        if let Err(old) = shared.garbage.push(old) {
-            *pending = Some(old);
-        }
     }
 }
 
@@ -290,16 +265,17 @@ mod tests {
     /// state; what the audio thread hands back is dropped by the loader.
     #[test]
     fn loading_files_through_the_loader_thread() {
-        let shared = Arc::new(Shared::default());
+        use rosin_core::{PerformanceSettings, Synth};
+        let (shared, mut audio) = Shared::new();
+        let shared = Arc::new(shared);
         let params = Arc::new(RosinParams::default());
-        {
+        let mut synth = {
             let mut loaded = shared.lock_loaded();
             let model = shared.load_for_activation(&params, &mut loaded);
-            shared.sample_rate_bits.store(48_000f32.to_bits(), Ordering::Release);
-            shared.voice_slots.store(8, Ordering::Release);
-            shared.active.store(true, Ordering::Release);
-            drop(model);
-        }
+            let synth = Synth::new(model, PerformanceSettings { max_voices: 8, ..Default::default() }, 48_000.0);
+            loaded.engine = Some(EngineConfig { sample_rate: 48_000.0, voice_slots: synth.voice_slots() });
+            synth
+        };
         let (tx, rx) = channel();
         let thread = spawn_loader(shared.clone(), params.clone(), rx).unwrap();
 
@@ -311,7 +287,7 @@ mod tests {
         assert!(wait_for(|| shared.status.lock().unwrap().error.is_some()), "no error reported");
         let error = shared.status.lock().unwrap().error.clone().unwrap();
         assert!(error.contains("bad.safetensors"), "error does not name the file: {error}");
-        assert!(shared.to_audio.is_empty(), "a bad file must not reach the audio thread");
+        assert!(!audio.receive(&mut synth) && shared.models.is_idle(), "a bad file must not reach the audio thread");
         assert_eq!(params.model.read().unwrap().source, ModelRecord::default().source);
 
         let good = dir.join("good.safetensors");
@@ -319,17 +295,15 @@ mod tests {
         model.card.name = "Test model".into();
         model.save(&good).unwrap();
         tx.send(LoaderRequest::LoadFile(good.clone())).unwrap();
-        assert!(wait_for(|| !shared.to_audio.is_empty()), "the good model never reached the queue");
-        let prepared = shared.to_audio.pop().unwrap();
-        assert_eq!(prepared.model().card.name, "Test model");
+        assert!(wait_for(|| audio.receive(&mut synth)), "the good model never reached the audio thread");
+        assert_eq!(synth.model().card.name, "Test model");
         let status = shared.status.lock().unwrap().clone();
         assert!(status.error.is_none());
         assert_eq!(status.source, ModelSource::File { path: good.clone() });
         assert_eq!(params.model.read().unwrap().source, ModelSource::File { path: good.clone() });
 
-        // The audio thread hands the replaced model back; the loader drops it.
-        shared.garbage.push(prepared).ok().unwrap();
-        assert!(wait_for(|| shared.garbage.is_empty()));
+        // The audio thread handed the replaced model back; the loader drops it.
+        assert!(wait_for(|| shared.models.is_idle()));
 
         shared.shutdown.store(true, Ordering::Release);
         thread.join().unwrap();
@@ -341,7 +315,7 @@ mod tests {
     /// the file, so the project heals when it comes back).
     #[test]
     fn missing_model_file_falls_back_with_a_visible_message() {
-        let shared = Shared::default();
+        let (shared, _audio) = Shared::new();
         let params = RosinParams::default();
         let missing = std::env::temp_dir().join("rosin-no-such-dir").join("gone.safetensors");
         *params.model.write().unwrap() =
@@ -360,7 +334,7 @@ mod tests {
 
     /// Stress of the three-thread hand-off. An editor thread fires requests as fast as it can
     /// (good files, corrupt files, section changes through the persisted record, as a state load
-    /// makes them); an audio thread runs a real engine, calling [`receive_model`] before every
+    /// makes them); an audio thread runs a real engine, calling [`ModelReceiver::receive`] before every
     /// block as `process()` does; a GUI thread keeps reading the status and the meter. Nothing
     /// may deadlock or panic, a corrupt file never reaches the audio thread, every model that
     /// reached the audio thread is handed back except the one playing, and once the requests
@@ -370,18 +344,17 @@ mod tests {
         use rosin_core::{PerformanceSettings, Synth};
         use std::sync::atomic::AtomicU64;
 
-        let shared = Arc::new(Shared::default());
+        let (shared, mut receive) = Shared::new();
+        let shared = Arc::new(shared);
         let params = Arc::new(RosinParams::default());
         let sample_rate = 48_000.0;
-        let first = {
+        let mut synth = {
             let mut loaded = shared.lock_loaded();
             let model = shared.load_for_activation(&params, &mut loaded);
-            shared.sample_rate_bits.store(f32::to_bits(sample_rate), Ordering::Release);
-            model
+            let synth = Synth::new(model, PerformanceSettings { max_voices: 8, ..Default::default() }, sample_rate);
+            loaded.engine = Some(EngineConfig { sample_rate, voice_slots: synth.voice_slots() });
+            synth
         };
-        let mut synth = Synth::new(first, PerformanceSettings { max_voices: 8, ..Default::default() }, sample_rate);
-        shared.voice_slots.store(synth.voice_slots(), Ordering::Release);
-        shared.active.store(true, Ordering::Release);
         let (tx, rx) = channel();
         let loader = spawn_loader(shared.clone(), params.clone(), rx).unwrap();
 
@@ -404,12 +377,11 @@ mod tests {
         let audio = {
             let (shared, stop, installed) = (shared.clone(), stop_audio.clone(), installed.clone());
             std::thread::spawn(move || {
-                let mut pending = None;
                 let mut out = vec![0.0f32; 64];
                 let mut blocks = 0u64;
                 while !stop.load(Ordering::Acquire) {
                     let before = Arc::as_ptr(synth.model());
-                    receive_model(&shared, &mut synth, &mut pending);
+                    receive.receive(&mut synth);
                     if Arc::as_ptr(synth.model()) != before {
                         installed.fetch_add(1, Ordering::Relaxed);
                     }
@@ -426,10 +398,10 @@ mod tests {
                 }
                 // Keep receiving until the pipeline is drained, as the plugin would.
                 for _ in 0..200 {
-                    receive_model(&shared, &mut synth, &mut pending);
+                    receive.receive(&mut synth);
                     std::thread::sleep(Duration::from_millis(2));
                 }
-                (synth, pending, blocks)
+                (synth, receive.has_pending(), blocks)
             })
         };
         let stop_gui = Arc::new(AtomicBool::new(false));
@@ -474,7 +446,7 @@ mod tests {
         let settled = (0..2000).any(|_| {
             let s = shared.status.lock().unwrap().clone();
             let done =
-                s.source == ModelSource::File { path: good[0].clone() } && shared.to_audio.is_empty() && tx.is_empty();
+                s.source == ModelSource::File { path: good[0].clone() } && shared.models.is_idle() && tx.is_empty();
             if !done {
                 std::thread::sleep(Duration::from_millis(5));
             }
@@ -489,8 +461,8 @@ mod tests {
         loader.join().unwrap();
 
         assert_eq!(synth.model().card.name, "stress-0", "the engine does not play the last model asked for");
-        assert!(pending.is_none(), "a replaced model was never handed back");
-        assert!(shared.to_audio.is_empty() && shared.garbage.is_empty(), "models left in the queues");
+        assert!(!pending, "a replaced model was never handed back");
+        assert!(shared.models.is_idle(), "models left in the queues");
         assert!(installed.load(Ordering::Relaxed) >= 10, "too few hand-offs to mean anything");
         println!(
             "{requests} requests, {} models installed on the audio thread over {blocks} blocks, {reads} GUI reads",

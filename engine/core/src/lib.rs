@@ -9,6 +9,7 @@ pub mod articulation;
 pub mod bands;
 pub mod denormals;
 pub mod formulas;
+pub mod handoff;
 pub mod library;
 pub mod model;
 pub mod performance;
