@@ -12,7 +12,6 @@ use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp};
 use rosin_core::Articulation;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 pub type RosinEditor = EguiEditor<RosinApp>;
@@ -154,7 +153,7 @@ fn note_name(key: i32) -> String {
 
 fn meter(app: &mut RosinApp, ui: &mut egui::Ui) {
     let m = &app.shared.meter;
-    let peak = m.peak.swap(0.0, Ordering::Relaxed);
+    let peak = m.take_peak();
     app.peak_hold = peak.max(app.peak_hold * 0.93);
     let db = util::gain_to_db(app.peak_hold.max(1e-6));
     ui.label(RichText::new("Output").strong());
@@ -166,17 +165,18 @@ fn meter(app: &mut RosinApp, ui: &mut egui::Ui) {
     bar.set_width(rect.width() * frac);
     let colour = if db > 0.0 { Color32::RED } else { Color32::from_rgb(90, 190, 120) };
     painter.rect_filled(bar, 2.0, colour);
-    ui.small(format!("peak {db:.1} dBFS · {} voices", m.voices.load(Ordering::Relaxed)));
+    ui.small(format!("peak {db:.1} dBFS · {} voices", m.voices()));
 
     ui.label("Noise envelope (per band)");
-    let n = m.noise_bands.load(Ordering::Relaxed).min(m.noise.len());
+    let mut noise = [0.0f32; crate::meter::METER_BANDS];
+    let n = m.noise(&mut noise);
     let (rect, _) = ui.allocate_exact_size(Vec2::new(ui.available_width(), 70.0), Sense::hover());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, Color32::from_gray(25));
     if n > 0 {
         let w = rect.width() / n as f32;
         for i in 0..n {
-            let p = m.noise[i].load(Ordering::Relaxed).max(1e-12);
+            let p = noise[i].max(1e-12);
             let db = 10.0 * p.log10();
             let h = ((db + 120.0) / 100.0).clamp(0.0, 1.0) * rect.height();
             let x = rect.left() + i as f32 * w;

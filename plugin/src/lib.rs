@@ -9,6 +9,7 @@
 
 pub mod editor;
 pub mod events;
+pub mod meter;
 pub mod model_source;
 pub mod params;
 pub mod shared;
@@ -16,9 +17,8 @@ pub mod shared;
 use crossbeam::channel::Sender;
 use nice_plug::prelude::*;
 use params::{snap, RosinParams, STATE_VERSION};
-use rosin_core::handoff::ModelReceiver;
 use rosin_core::Synth;
-use shared::{EngineConfig, LoaderRequest, Shared, METER_BANDS};
+use shared::{AudioSide, EngineConfig, LoaderRequest, Shared};
 use std::num::NonZeroU32;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -29,13 +29,12 @@ pub struct Rosin {
     loader: Sender<LoaderRequest>,
     loader_thread: Option<std::thread::JoinHandle<()>>,
     synth: Option<Synth>,
-    /// The audio thread's end of the model hand-off.
-    models: ModelReceiver,
+    /// The audio thread's ends of the model hand-off and the meter.
+    audio: AudioSide,
     /// Parameter values last applied as channel controllers (they act when they move).
     last: Controls,
     /// Their defaults (computed once: building parameters allocates).
     defaults: Controls,
-    noise_scratch: [f32; METER_BANDS],
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -60,7 +59,7 @@ impl Controls {
 impl Default for Rosin {
     fn default() -> Self {
         let params = Arc::new(RosinParams::default());
-        let (shared, models) = Shared::new();
+        let (shared, audio) = Shared::new();
         let shared = Arc::new(shared);
         let (tx, rx) = shared::channel();
         let loader_thread = shared::spawn_loader(shared.clone(), params.clone(), rx);
@@ -72,8 +71,7 @@ impl Default for Rosin {
             loader: tx,
             loader_thread,
             synth: None,
-            models,
-            noise_scratch: [0.0; METER_BANDS],
+            audio,
         }
     }
 }
@@ -103,7 +101,7 @@ impl Rosin {
     /// Installs a model the loader prepared, and hands the replaced one back (lock-free).
     fn receive_model(&mut self) {
         if let Some(synth) = self.synth.as_mut() {
-            self.models.receive(synth);
+            self.audio.models.receive(synth);
         }
     }
 }
@@ -115,25 +113,6 @@ impl Drop for Rosin {
             let _ = t.join();
         }
     }
-}
-
-/// Publishes levels and the noise envelope for the editor (relaxed atomics only).
-fn publish_meter(meter: &shared::Meter, synth: &Synth, scratch: &mut [f32], out: &[f32]) {
-    let (mut peak, mut sum) = (0.0f32, 0.0f32);
-    for &s in out {
-        peak = peak.max(s.abs());
-        sum += s * s;
-    }
-    let rms = if out.is_empty() { 0.0 } else { (sum / out.len() as f32).sqrt() };
-    // The maximum since the editor last read (and reset) it.
-    meter.peak.fetch_max(peak, Ordering::Relaxed);
-    meter.rms.store(rms, Ordering::Relaxed);
-    meter.voices.store(synth.active_voices(), Ordering::Relaxed);
-    let n = synth.noise_envelope(scratch);
-    for (m, v) in meter.noise.iter().zip(scratch.iter()) {
-        m.store(*v, Ordering::Relaxed);
-    }
-    meter.noise_bands.store(n, Ordering::Relaxed);
 }
 
 impl Plugin for Rosin {
@@ -254,7 +233,7 @@ impl Plugin for Rosin {
         for c in rest.iter_mut() {
             c[..samples].copy_from_slice(mono);
         }
-        publish_meter(&self.shared.meter, synth, &mut self.noise_scratch, mono);
+        self.audio.meter.publish(synth, mono);
         ProcessStatus::Normal
     }
 }

@@ -4,20 +4,17 @@
 //! of the model hand-off, `rosin_core::handoff`) and the meter's atomics. The sender side and
 //! everything behind a mutex belong to the loader, main and GUI threads.
 
+use crate::meter::{meter, MeterReader, MeterWriter};
 use crate::model_source::{self, ModelSource};
 use crate::params::RosinParams;
 use crossbeam::channel::{Receiver, RecvTimeoutError, Sender};
-use nice_plug::prelude::AtomicF32;
 use rosin_core::handoff::{model_handoff, ModelReceiver, ModelSender};
 use rosin_core::synth::PreparedModel;
 use rosin_core::Section;
 use rosin_core::{Model, ModelCard};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// Bands shown by the editor's noise-envelope view.
-pub const METER_BANDS: usize = 64;
 
 /// What the editor shows about the model.
 #[derive(Debug, Clone, Default)]
@@ -33,27 +30,6 @@ pub struct ModelStatus {
     pub generation: u64,
 }
 
-/// Values the audio thread publishes for the editor (relaxed atomics; no locks).
-pub struct Meter {
-    pub peak: AtomicF32,
-    pub rms: AtomicF32,
-    pub voices: AtomicUsize,
-    pub noise: [AtomicF32; METER_BANDS],
-    pub noise_bands: AtomicUsize,
-}
-
-impl Default for Meter {
-    fn default() -> Self {
-        Meter {
-            peak: AtomicF32::new(0.0),
-            rms: AtomicF32::new(0.0),
-            voices: AtomicUsize::new(0),
-            noise: std::array::from_fn(|_| AtomicF32::new(0.0)),
-            noise_bands: AtomicUsize::new(0),
-        }
-    }
-}
-
 pub enum LoaderRequest {
     /// Load this model file (from the editor); on success it becomes the plugin's model.
     LoadFile(std::path::PathBuf),
@@ -67,7 +43,8 @@ pub struct Shared {
     /// Source whose model the engine has (or is being handed), and the last one that failed.
     pub loaded: Mutex<Loaded>,
     pub status: Mutex<ModelStatus>,
-    pub meter: Meter,
+    /// What the audio thread last measured, for the editor.
+    pub meter: MeterReader,
 }
 
 #[derive(Default)]
@@ -79,6 +56,12 @@ pub struct Loaded {
     pub engine: Option<EngineConfig>,
 }
 
+/// The audio thread's ends of the hand-offs (owned by the plugin, used only in `process`).
+pub struct AudioSide {
+    pub models: ModelReceiver,
+    pub meter: MeterWriter,
+}
+
 /// What a model is prepared for.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EngineConfig {
@@ -87,17 +70,18 @@ pub struct EngineConfig {
 }
 
 impl Shared {
-    /// The shared state and the audio thread's end of the model hand-off.
-    pub fn new() -> (Shared, ModelReceiver) {
+    /// The shared state and what only the audio thread may hold.
+    pub fn new() -> (Shared, AudioSide) {
         let (models, receiver) = model_handoff();
+        let (meter_writer, meter_reader) = meter();
         let shared = Shared {
             models,
             shutdown: AtomicBool::new(false),
             loaded: Mutex::new(Loaded::default()),
             status: Mutex::new(ModelStatus::default()),
-            meter: Meter::default(),
+            meter: meter_reader,
         };
-        (shared, receiver)
+        (shared, AudioSide { models: receiver, meter: meter_writer })
     }
 
     pub fn set_status(&self, source: &ModelSource, model: Option<&Model>, error: Option<String>) {
@@ -266,7 +250,8 @@ mod tests {
     #[test]
     fn loading_files_through_the_loader_thread() {
         use rosin_core::{PerformanceSettings, Synth};
-        let (shared, mut audio) = Shared::new();
+        let (shared, audio_side) = Shared::new();
+        let mut audio = audio_side.models;
         let shared = Arc::new(shared);
         let params = Arc::new(RosinParams::default());
         let mut synth = {
@@ -344,7 +329,8 @@ mod tests {
         use rosin_core::{PerformanceSettings, Synth};
         use std::sync::atomic::AtomicU64;
 
-        let (shared, mut receive) = Shared::new();
+        let (shared, audio_side) = Shared::new();
+        let (mut receive, mut meter_out) = (audio_side.models, audio_side.meter);
         let shared = Arc::new(shared);
         let params = Arc::new(RosinParams::default());
         let sample_rate = 48_000.0;
@@ -375,7 +361,7 @@ mod tests {
         let stop_audio = Arc::new(AtomicBool::new(false));
         let installed = Arc::new(AtomicU64::new(0));
         let audio = {
-            let (shared, stop, installed) = (shared.clone(), stop_audio.clone(), installed.clone());
+            let (stop, installed) = (stop_audio.clone(), installed.clone());
             std::thread::spawn(move || {
                 let mut out = vec![0.0f32; 64];
                 let mut blocks = 0u64;
@@ -393,7 +379,7 @@ mod tests {
                     }
                     synth.process(&mut out);
                     assert!(out.iter().all(|s| s.is_finite()));
-                    shared.meter.voices.store(synth.active_voices(), Ordering::Relaxed);
+                    meter_out.publish(&synth, &out);
                     blocks += 1;
                 }
                 // Keep receiving until the pipeline is drained, as the plugin would.
@@ -412,7 +398,7 @@ mod tests {
                 while !stop.load(Ordering::Acquire) {
                     let status = shared.status.lock().unwrap().clone();
                     assert!(status.card.is_some());
-                    assert!(shared.meter.voices.load(Ordering::Relaxed) <= 8 + 16);
+                    assert!(shared.meter.voices() <= 8 + 16);
                     reads += 1;
                 }
                 reads
