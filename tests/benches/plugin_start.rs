@@ -5,8 +5,7 @@
 //! Prints the median and the worst of the runs, each phase separately. The library itself is
 //! loaded once (as a host does when it scans); the first run includes the first-use costs.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use rosin_tests::host as common;
 
 use clack_host::events::event_types::MidiEvent as ClapMidiEvent;
 use clack_host::prelude::*;

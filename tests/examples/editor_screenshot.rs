@@ -5,8 +5,7 @@
 //!
 //! (scripts/screenshot-editor.sh). Needs `cargo xtask bundle rosin --release` and ImageMagick's `import`.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use rosin_tests::host as common;
 
 use clack_extensions::gui::{GuiApiType, GuiConfiguration, PluginGui, Window as ClapWindow};
 use clack_host::events::event_types::MidiEvent as ClapMidiEvent;

@@ -1,1 +1,3 @@
-//! End-to-end tests live in tests/tests/.
+//! What the end-to-end tests share (they live in tests/tests/): a CLAP host for the plugin.
+
+pub mod host;

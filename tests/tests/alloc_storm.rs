@@ -14,10 +14,10 @@
 //! use another file. Without it the test says how to build it, and fails if
 //! `ROSIN_REQUIRE_PLUGIN_BUILDS=1` (set by scripts/test-plugin.sh).
 
-mod common;
 use clack_host::events::event_types::{MidiEvent as ClapMidiEvent, ParamValueEvent};
 use clack_host::prelude::*;
 use common::{instantiate, load_entry_from, param_id, plugin_build_present, render_with};
+use rosin_tests::host as common;
 use std::path::PathBuf;
 
 fn alloccheck_build() -> PathBuf {

@@ -19,12 +19,12 @@ use rosin_core::performance::PerformanceSettings;
 use rosin_core::{MidiEvent, Model, Synth};
 use std::sync::Arc;
 
-mod common;
 use clack_host::events::event_types::{MidiEvent as ClapMidiEvent, ParamValueEvent};
 use common::{
     bundle_path, instantiate, load_entry, load_state, param_id, plugin_build_present, render_events, render_with,
     save_state, TestHost,
 };
+use rosin_tests::host as common;
 
 /// The model the plugin plays by default: embedded violins, or silence while this build embeds
 /// no trained model (the same rule as `rosin::model_source::embedded_model`).

@@ -1,6 +1,5 @@
-//! A minimal CLAP host (clack-host) shared by the plugin tests.
-
-#![allow(dead_code)]
+//! A minimal CLAP host (clack-host) shared by the plugin tests, the start-up benchmark and the
+//! editor screenshot.
 
 use clack_extensions::gui::{GuiSize, HostGui, HostGuiImpl};
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
