@@ -10,6 +10,6 @@ cargo xtask bundle rosin --release
 # The real-time check build: release + debug assertions, aborting on any allocation in process().
 cargo build -p rosin --profile alloccheck --features assert_process_allocs
 cargo test --release -p rosin
-cargo test --release -p rosin-tests --test clap_host --test alloc_storm
+cargo test --release -p rosin-tests --test clap_host --test alloc_storm --test dense_automation
 bash scripts/setup-test-deps.sh
 ROSIN_VST3="$PWD/target/bundled/Rosin.vst3" .venv/bin/python -m pytest -q tests/vst3

@@ -209,7 +209,7 @@ fn model_card(app: &mut RosinApp, ui: &mut egui::Ui) {
             }
         }
         None => {
-            ui.small("No model loaded yet (the plugin is not active).");
+            ui.small("No model card to show.");
         }
     }
     if let Some(e) = &status.error {

@@ -3,6 +3,8 @@
 //! Threads:
 //! - audio: [`Rosin::process`] feeds host events into [`rosin_core::Synth`] at their exact
 //!   sample positions, applies parameters, installs models handed over by the loader;
+//!   `activate` and `reset` may run here too (hosts differ), so they parse, load and lock
+//!   nothing, and allocate only for a new sample rate;
 //! - loader ([`shared::spawn_loader`]): loads and validates models, prepares them for the
 //!   running engine, and drops the ones the audio thread hands back;
 //! - GUI ([`editor`]): shows the model card and meter, asks the loader for model files.
@@ -28,8 +30,7 @@ pub struct Rosin {
     shared: Arc<Shared>,
     loader: Sender<LoaderRequest>,
     loader_thread: Option<std::thread::JoinHandle<()>>,
-    synth: Option<Synth>,
-    /// The audio thread's ends of the model hand-off and the meter.
+    /// The engine and the audio thread's ends of the model hand-off and the meter.
     audio: AudioSide,
     /// Parameter values last applied as channel controllers (they act when they move).
     last: Controls,
@@ -59,8 +60,9 @@ impl Controls {
 impl Default for Rosin {
     fn default() -> Self {
         let params = Arc::new(RosinParams::default());
-        let (shared, audio) = Shared::new();
+        let (shared, audio) = Shared::new(&params);
         let shared = Arc::new(shared);
+        Shared::follow_restores(&shared, &params);
         let (tx, rx) = shared::channel();
         let loader_thread = shared::spawn_loader(shared.clone(), params.clone(), rx);
         Rosin {
@@ -70,7 +72,6 @@ impl Default for Rosin {
             shared,
             loader: tx,
             loader_thread,
-            synth: None,
             audio,
         }
     }
@@ -80,7 +81,7 @@ impl Rosin {
     /// Applies the continuous-control parameters that moved since the last block (or, with
     /// `force`, all that differ from their defaults, e.g. after a reset).
     fn apply_controls(&mut self, force: bool) {
-        let Some(synth) = self.synth.as_mut() else { return };
+        let synth = &mut self.audio.synth;
         let now = Controls::of(&self.params);
         let reference = if force { self.defaults } else { self.last };
         if now.dynamic != reference.dynamic {
@@ -98,11 +99,13 @@ impl Rosin {
         self.last = now;
     }
 
-    /// Installs a model the loader prepared, and hands the replaced one back (lock-free).
-    fn receive_model(&mut self) {
-        if let Some(synth) = self.synth.as_mut() {
-            self.audio.models.receive(synth);
-        }
+    /// Silences the engine and returns it to the parameters' settings, as a new one would be.
+    fn restart(&mut self) {
+        let params = &self.params;
+        let synth = &mut self.audio.synth;
+        synth.update_settings(|s| params.apply_to(s));
+        synth.reset();
+        self.apply_controls(true);
     }
 }
 
@@ -130,6 +133,13 @@ impl Plugin for Rosin {
 
     const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
     const SAMPLE_ACCURATE_AUTOMATION: bool = true;
+    /// Room in nice-plug's per-block event queues before its wrapper grows them on the audio
+    /// thread: every parameter moved on every sample of a 1,024-sample block (20 × 1,024, what
+    /// Steinberg's validator and pluginval do at smaller blocks), plus a host sending every
+    /// controller of every channel at once (VST3 carries them as 16 × 130 proxy parameters),
+    /// plus notes. About 1.7 MB per instance (24- and 28-byte events, two queues in VST3).
+    /// tests/tests/dense_automation.rs proves no allocation under that load.
+    const INPUT_EVENT_CAPACITY: usize = 32_768;
 
     type SysExMessage = ();
     type BackgroundTask = ();
@@ -154,36 +164,34 @@ impl Plugin for Rosin {
         state.fields.insert("state-version".into(), STATE_VERSION.to_string());
     }
 
+    /// May run on the host's audio thread. Installs the newest model the loader or a state
+    /// restore prepared (already parsed and built), and keeps the engine when it already runs at
+    /// this sample rate: then nothing is allocated. A new rate builds a new engine here (a
+    /// bounded cost, measured in plugin/tests/activation.rs) and frees the old one.
     fn activate(
         &mut self,
         _audio_io_layout: &AudioIOLayout,
         buffer_config: &BufferConfig,
         context: &mut impl ActivateContext<Self>,
     ) -> bool {
-        let shared = self.shared.clone();
-        let mut loaded = shared.lock_loaded();
-        loaded.engine = None;
-        let sample_rate = buffer_config.sample_rate;
-        let model = shared.load_for_activation(&self.params, &mut loaded);
-        let synth = Synth::new(model, self.params.settings(), sample_rate);
-        loaded.engine = Some(EngineConfig { sample_rate, voice_slots: synth.voice_slots() });
-        self.synth = Some(synth);
-        drop(loaded);
-        self.apply_controls(true);
+        let audio = &mut self.audio;
+        audio.models.receive_all(&mut audio.synth);
+        // The voice count is no parameter: the engine's own settings say what it needs.
+        if !audio.synth.is_built_for(buffer_config.sample_rate, audio.synth.settings()) {
+            let settings = self.params.settings();
+            audio.synth = Synth::new(audio.synth.model().clone(), settings, buffer_config.sample_rate);
+            self.shared.engine.publish(EngineConfig::of(&audio.synth));
+        }
+        self.restart();
         context.set_latency_samples(0);
         true
     }
 
     fn reset(&mut self) {
-        if let Some(s) = self.synth.as_mut() {
-            s.reset();
-        }
-        self.apply_controls(true);
+        self.restart();
     }
 
-    fn deactivate(&mut self) {
-        self.shared.lock_loaded().engine = None;
-    }
+    fn deactivate(&mut self) {}
 
     fn process(
         &mut self,
@@ -191,17 +199,12 @@ impl Plugin for Rosin {
         _aux: &mut AuxiliaryBuffers,
         context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
-        self.receive_model();
+        self.audio.models.receive(&mut self.audio.synth);
         self.apply_controls(false);
         let params = self.params.clone();
         let samples = buffer.samples();
         let channels = buffer.as_slice();
-        let Some(synth) = self.synth.as_mut() else {
-            for c in channels.iter_mut() {
-                c.fill(0.0);
-            }
-            return ProcessStatus::Normal;
-        };
+        let synth = &mut self.audio.synth;
         synth.update_settings(|s| params.apply_to(s));
 
         let (first, rest) = channels.split_at_mut(1);

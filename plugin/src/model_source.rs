@@ -1,8 +1,10 @@
 //! Which model plays: one of the embedded sections or a model file, and loading it.
 
+use nice_plug::params::persist::PersistentField;
 use rosin_core::{library, Model, Section};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::{OnceLock, RwLock};
 
 /// The identity of a model, saved in the plugin state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,5 +78,53 @@ pub fn load_file(path: &Path) -> Result<Model, String> {
     match std::panic::catch_unwind(|| Model::load(path)) {
         Ok(r) => r.map_err(|e| e.to_string()),
         Err(_) => Err(format!("{}: the model loader failed unexpectedly", path.display())),
+    }
+}
+
+/// Called with the record a host restores (project load, preset): runs on the thread that
+/// restores the state, so the model is ready before the host's next activation.
+pub type RestoreHook = Box<dyn Fn(&ModelRecord) + Send + Sync>;
+
+/// The persisted [`ModelRecord`], and who to tell when a host restores one.
+#[derive(Default)]
+pub struct ModelField {
+    record: RwLock<ModelRecord>,
+    on_restore: OnceLock<RestoreHook>,
+}
+
+impl ModelField {
+    pub fn get(&self) -> ModelRecord {
+        self.record.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Records a choice made inside the plugin (editor, loader); tells no one.
+    pub fn set_record(&self, record: ModelRecord) {
+        *self.record.write().unwrap_or_else(|e| e.into_inner()) = record;
+    }
+
+    /// Edits the record in place under its lock; returns what `edit` returns.
+    pub fn update<R>(&self, edit: impl FnOnce(&mut ModelRecord) -> R) -> R {
+        edit(&mut self.record.write().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Sets the hook (once; later calls are ignored).
+    pub fn on_restore(&self, hook: RestoreHook) {
+        let _ = self.on_restore.set(hook);
+    }
+}
+
+impl<'a> PersistentField<'a, ModelRecord> for ModelField {
+    fn set(&self, new_value: ModelRecord) {
+        self.set_record(new_value.clone());
+        if let Some(hook) = self.on_restore.get() {
+            hook(&new_value);
+        }
+    }
+
+    fn map<F, R>(&self, f: F) -> R
+    where
+        F: Fn(&ModelRecord) -> R,
+    {
+        f(&self.record.read().unwrap_or_else(|e| e.into_inner()))
     }
 }

@@ -4,12 +4,12 @@
 //! performance controls (dynamic, expression, vibrato), set the engine's channel controllers
 //! when they move, exactly as the matching MIDI CC would.
 
-use crate::model_source::ModelRecord;
+use crate::model_source::ModelField;
 use nice_plug::prelude::*;
 use rosin_core::performance::{CcMap, PerformanceSettings};
 use rosin_core::{Articulation, Section, VoiceMode};
 use std::sync::atomic::AtomicU32;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 /// Version of the plugin state layout. Version 0 (no field) had no model record; see
 /// [`crate::Rosin::filter_state`] for the migration.
@@ -81,7 +81,7 @@ pub struct RosinParams {
     pub state_version: Arc<AtomicU32>,
     /// Which model is loaded: an embedded section or a model file.
     #[persist = "model"]
-    pub model: Arc<RwLock<ModelRecord>>,
+    pub model: ModelField,
 
     #[id = "section"]
     pub section: EnumParam<SectionParam>,
@@ -138,7 +138,7 @@ impl Default for RosinParams {
         let seconds = |digits| formatters::v2s_f32_rounded(digits);
         RosinParams {
             state_version: Arc::new(AtomicU32::new(STATE_VERSION)),
-            model: Arc::new(RwLock::new(ModelRecord::default())),
+            model: ModelField::default(),
             section: EnumParam::new("Section", SectionParam(Section::Violins)),
             articulation: EnumParam::new("Articulation", ArticulationParam(d.articulation)),
             dynamic: FloatParam::new("Dynamic", 0.5, FloatRange::Linear { min: 0.0, max: 1.0 })

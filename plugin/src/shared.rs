@@ -1,25 +1,31 @@
 //! State shared between the audio thread, the model loader thread and the editor.
 //!
-//! The audio thread only touches lock-free structures: the [`ModelReceiver`] it owns (its side
-//! of the model hand-off, `rosin_core::handoff`) and the meter's atomics. The sender side and
-//! everything behind a mutex belong to the loader, main and GUI threads.
+//! The audio thread (and `activate`/`reset`, which a host may call from it: Ardour does during
+//! export) only touches what [`AudioSide`] owns, its end of the model hand-off
+//! (`rosin_core::handoff`), the meter's atomics and the [`EngineConfigCell`]. Models are parsed
+//! and prepared elsewhere: the first at construction, the ones a host restores on the thread
+//! that restores the state (before its next activation), the others on the loader thread.
+//! Everything behind a mutex belongs to the loader, main and GUI threads.
 
 use crate::meter::{meter, MeterReader, MeterWriter};
-use crate::model_source::{self, ModelSource};
+use crate::model_source::{self, ModelRecord, ModelSource};
 use crate::params::RosinParams;
 use crossbeam::channel::{Receiver, RecvTimeoutError, Sender};
 use rosin_core::handoff::{model_handoff, ModelReceiver, ModelSender};
 use rosin_core::synth::PreparedModel;
-use rosin_core::Section;
-use rosin_core::{Model, ModelCard};
-use std::sync::atomic::{AtomicBool, Ordering};
+use rosin_core::{Model, ModelCard, Section, Synth};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// The sample rate the engine is built for at construction: the one most hosts run at, so
+/// that their first activation finds it ready. Another rate builds a new engine then.
+pub const INITIAL_SAMPLE_RATE: f32 = 48_000.0;
 
 /// What the editor shows about the model.
 #[derive(Debug, Clone, Default)]
 pub struct ModelStatus {
-    /// What is playing (or will play once the plugin is activated).
+    /// What is playing.
     pub source: ModelSource,
     pub card: Option<ModelCard>,
     /// True when no trained model by that name is embedded and the stand-in plays.
@@ -40,24 +46,26 @@ pub struct Shared {
     pub models: ModelSender,
     /// Tells the loader thread to finish (the plugin is being destroyed).
     pub shutdown: AtomicBool,
-    /// Source whose model the engine has (or is being handed), and the last one that failed.
+    /// The model the engine has (or is being handed), and the last one that failed.
     pub loaded: Mutex<Loaded>,
     pub status: Mutex<ModelStatus>,
     /// What the audio thread last measured, for the editor.
     pub meter: MeterReader,
+    /// The configuration of the audio side's engine, which models are prepared for.
+    pub engine: EngineConfigCell,
 }
 
-#[derive(Default)]
 pub struct Loaded {
-    pub source: Option<ModelSource>,
+    pub source: ModelSource,
+    /// Kept to prepare the same model again when the engine is rebuilt for a new sample rate.
+    pub model: Arc<Model>,
     pub failed: Option<ModelSource>,
-    /// The running engine's configuration (None while the plugin is not active): models are
-    /// prepared for it. Kept under the same lock as the source, so the two always agree.
-    pub engine: Option<EngineConfig>,
 }
 
-/// The audio thread's ends of the hand-offs (owned by the plugin, used only in `process`).
+/// The audio thread's side: the engine and its ends of the hand-offs (owned by the plugin, used
+/// only in `activate`, `reset` and `process`).
 pub struct AudioSide {
+    pub synth: Synth,
     pub models: ModelReceiver,
     pub meter: MeterWriter,
 }
@@ -69,19 +77,86 @@ pub struct EngineConfig {
     pub voice_slots: usize,
 }
 
+impl EngineConfig {
+    pub fn of(synth: &Synth) -> Self {
+        EngineConfig { sample_rate: synth.sample_rate(), voice_slots: synth.voice_slots() }
+    }
+}
+
+/// An [`EngineConfig`] in one atomic word (rate and voice count always read together), so the
+/// activating thread publishes it without a lock.
+pub struct EngineConfigCell(AtomicU64);
+
+impl EngineConfigCell {
+    pub fn new(config: EngineConfig) -> Self {
+        EngineConfigCell(AtomicU64::new(Self::pack(config)))
+    }
+
+    fn pack(c: EngineConfig) -> u64 {
+        (u64::from(c.sample_rate.to_bits()) << 32) | c.voice_slots.min(u32::MAX as usize) as u64
+    }
+
+    pub fn load(&self) -> EngineConfig {
+        let v = self.0.load(Ordering::Acquire);
+        EngineConfig { sample_rate: f32::from_bits((v >> 32) as u32), voice_slots: (v & 0xFFFF_FFFF) as usize }
+    }
+
+    pub fn publish(&self, config: EngineConfig) {
+        self.0.store(Self::pack(config), Ordering::Release);
+    }
+}
+
+/// The model a record asks for: (model, what plays, the failure shown). A model that fails to
+/// load is reported and the section's embedded model plays instead (a record naming no known
+/// section plays `section`'s).
+fn resolve(record: &ModelRecord, section: Section) -> (Model, ModelSource, Option<String>) {
+    match model_source::load(&record.source) {
+        Ok(m) => (m, record.source.clone(), None),
+        Err(e) => {
+            let section = Section::from_name(&record.section).unwrap_or(section);
+            let fallback = ModelSource::embedded(section);
+            let m = model_source::load(&fallback).unwrap_or_else(|_| model_source::fallback_model());
+            (m, fallback, Some(e))
+        }
+    }
+}
+
 impl Shared {
-    /// The shared state and what only the audio thread may hold.
-    pub fn new() -> (Shared, AudioSide) {
+    /// The shared state and the audio side, with an engine built at [`INITIAL_SAMPLE_RATE`]
+    /// playing the model the parameters' record names (parsed here, on the constructing thread).
+    pub fn new(params: &RosinParams) -> (Shared, AudioSide) {
+        let record = params.model.get();
+        let (model, source, error) = resolve(&record, params.section.value().0);
+        let model = Arc::new(model);
+        let synth = Synth::new(model.clone(), params.settings(), INITIAL_SAMPLE_RATE);
         let (models, receiver) = model_handoff();
         let (meter_writer, meter_reader) = meter();
         let shared = Shared {
             models,
             shutdown: AtomicBool::new(false),
-            loaded: Mutex::new(Loaded::default()),
+            loaded: Mutex::new(Loaded {
+                source: source.clone(),
+                model: model.clone(),
+                failed: error.as_ref().map(|_| record.source.clone()),
+            }),
             status: Mutex::new(ModelStatus::default()),
             meter: meter_reader,
+            engine: EngineConfigCell::new(EngineConfig::of(&synth)),
         };
-        (shared, AudioSide { models: receiver, meter: meter_writer })
+        shared.set_status(&source, Some(&model), error);
+        (shared, AudioSide { synth, models: receiver, meter: meter_writer })
+    }
+
+    /// Makes the model a restored state names ready before the host's next activation: parses
+    /// and prepares it on the restoring thread and queues it for the audio side (which installs
+    /// it when it activates or processes next).
+    pub fn follow_restores(shared: &Arc<Shared>, params: &RosinParams) {
+        let shared = shared.clone();
+        params.model.on_restore(Box::new(move |record| {
+            let (model, source, error) = resolve(record, Section::Violins);
+            let failed = error.as_ref().map(|_| record.source.clone());
+            shared.switch_to(source, model, failed, error, false);
+        }));
     }
 
     pub fn set_status(&self, source: &ModelSource, model: Option<&Model>, error: Option<String>) {
@@ -89,40 +164,50 @@ impl Shared {
         if let Some(m) = model {
             s.source = source.clone();
             s.card = Some(m.card.clone());
-            s.fallback =
-                matches!(source, ModelSource::Embedded { name } if rosin_core::library::embedded(name).is_none());
+            s.fallback = matches!(source, ModelSource::Embedded { name }
+                if rosin_core::library::embedded_bytes(name).is_none());
         }
         s.error = error;
         s.generation += 1;
     }
 
-    /// Locks the loader out while the plugin (re)builds its engine, so no model prepared
-    /// for the previous configuration, or loaded twice, reaches the new engine.
     pub fn lock_loaded(&self) -> std::sync::MutexGuard<'_, Loaded> {
         self.loaded.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Loads the model the record asks for, for [`crate::Rosin::activate`] (main thread, with
-    /// the [`Shared::lock_loaded`] guard held). A model that fails to load is reported and the
-    /// section's embedded model plays instead.
-    pub fn load_for_activation(&self, params: &RosinParams, loaded: &mut Loaded) -> Arc<Model> {
-        let record = params.model.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let (model, source, error) = match model_source::load(&record.source) {
-            Ok(m) => (m, record.source.clone(), None),
-            Err(e) => {
-                // A state naming no known section plays the section parameter's.
-                let section = Section::from_name(&record.section).unwrap_or(params.section.value().0);
-                let fallback = ModelSource::embedded(section);
-                let m = model_source::load(&fallback).unwrap_or_else(|_| model_source::fallback_model());
-                (m, fallback, Some(e))
-            }
-        };
-        loaded.failed = error.as_ref().map(|_| record.source.clone());
-        loaded.source = Some(source.clone());
+    /// Makes `model` (from `source`) the one that plays: prepares it for the engine's
+    /// configuration and queues it for the audio side, in place of anything queued before.
+    /// Unless `force`d (an explicit request), a model the engine already has is not sent again.
+    fn switch_to(
+        &self,
+        source: ModelSource,
+        model: Model,
+        failed: Option<ModelSource>,
+        error: Option<String>,
+        force: bool,
+    ) {
+        let mut loaded = self.lock_loaded();
+        loaded.failed = failed;
         self.set_status(&source, Some(&model), error);
-        // Anything prepared for an earlier configuration is stale now.
+        if !force && loaded.source == source {
+            return;
+        }
+        loaded.source = source;
+        loaded.model = Arc::new(model);
+        self.send_prepared(&loaded);
+    }
+
+    /// Prepares the loaded model for the engine's current configuration and queues it. Called
+    /// with the lock held, so the newest choice is always the one queued last.
+    fn send_prepared(&self, loaded: &Loaded) {
+        let engine = self.engine.load();
+        let prepared = PreparedModel::new(loaded.model.clone(), engine.sample_rate, engine.voice_slots);
+        // Only the newest matters: what is still queued would be replaced before it plays.
         self.models.withdraw();
-        Arc::new(model)
+        if let Err(prepared) = self.models.send(prepared) {
+            self.models.withdraw();
+            let _ = self.models.send(prepared);
+        }
     }
 }
 
@@ -158,9 +243,8 @@ fn loader_loop(shared: &Shared, params: &RosinParams, requests: &Receiver<Loader
                 match model_source::load_file(&path) {
                     Ok(model) => {
                         let section = params.section.value().0.name().to_string();
-                        *params.model.write().unwrap_or_else(|e| e.into_inner()) =
-                            crate::model_source::ModelRecord { source: source.clone(), section };
-                        install(shared, source, model, true);
+                        params.model.set_record(ModelRecord { source: source.clone(), section });
+                        shared.switch_to(source, model, None, None, true);
                     }
                     Err(e) => shared.set_status(&source, None, Some(e)),
                 }
@@ -169,6 +253,10 @@ fn loader_loop(shared: &Shared, params: &RosinParams, requests: &Receiver<Loader
             Err(RecvTimeoutError::Disconnected) => break,
         }
         reconcile(shared, params);
+        if shared.models.take_rejected() {
+            // The engine was rebuilt for a new sample rate while a model was on its way.
+            shared.send_prepared(&shared.lock_loaded());
+        }
         shared.models.collect_garbage();
     }
     shared.models.collect_garbage();
@@ -178,54 +266,25 @@ fn loader_loop(shared: &Shared, params: &RosinParams, requests: &Receiver<Loader
 /// Follows the section parameter and the persisted record (which a state load may change).
 fn reconcile(shared: &Shared, params: &RosinParams) {
     let section = params.section.value().0;
-    let wanted = {
-        let mut record = params.model.write().unwrap_or_else(|e| e.into_inner());
+    let wanted = params.model.update(|record| {
         if !record.section.eq_ignore_ascii_case(section.name()) {
             // The section parameter moved (automation or editor): play that section.
-            *record = crate::model_source::ModelRecord {
-                source: ModelSource::embedded(section),
-                section: section.name().to_string(),
-            };
+            *record = ModelRecord { source: ModelSource::embedded(section), section: section.name().to_string() };
         }
         record.source.clone()
-    };
+    });
     {
-        let loaded = shared.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        if loaded.source.as_ref() == Some(&wanted) || loaded.failed.as_ref() == Some(&wanted) {
+        let loaded = shared.lock_loaded();
+        if loaded.source == wanted || loaded.failed.as_ref() == Some(&wanted) {
             return;
         }
     }
     match model_source::load(&wanted) {
-        Ok(model) => install(shared, wanted, model, false),
+        Ok(model) => shared.switch_to(wanted, model, None, None, false),
         Err(e) => {
-            shared.loaded.lock().unwrap_or_else(|e| e.into_inner()).failed = Some(wanted.clone());
+            shared.lock_loaded().failed = Some(wanted.clone());
             shared.set_status(&wanted, None, Some(e));
         }
-    }
-}
-
-/// Prepares `model` for the running engine and queues it for the audio thread. Unless
-/// `force`d (an explicit request), a model the engine already has is not sent again.
-fn install(shared: &Shared, source: ModelSource, model: Model, force: bool) {
-    let mut loaded = shared.lock_loaded();
-    if !force && loaded.source.as_ref() == Some(&source) {
-        return; // activation loaded it meanwhile
-    }
-    loaded.source = Some(source.clone());
-    loaded.failed = None;
-    shared.set_status(&source, Some(&model), None);
-    let Some(engine) = loaded.engine else {
-        return; // not active: activation builds the engine with this model
-    };
-    let mut prepared = PreparedModel::new(Arc::new(model), engine.sample_rate, engine.voice_slots);
-    // The queue only fills if the audio thread stopped running; wait for it briefly, then give up.
-    for _ in 0..200 {
-        match shared.models.send(prepared) {
-            Ok(()) => return,
-            Err(p) => prepared = p,
-        }
-        shared.models.collect_garbage();
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -249,18 +308,10 @@ mod tests {
     /// state; what the audio thread hands back is dropped by the loader.
     #[test]
     fn loading_files_through_the_loader_thread() {
-        use rosin_core::{PerformanceSettings, Synth};
-        let (shared, audio_side) = Shared::new();
-        let mut audio = audio_side.models;
-        let shared = Arc::new(shared);
         let params = Arc::new(RosinParams::default());
-        let mut synth = {
-            let mut loaded = shared.lock_loaded();
-            let model = shared.load_for_activation(&params, &mut loaded);
-            let synth = Synth::new(model, PerformanceSettings { max_voices: 8, ..Default::default() }, 48_000.0);
-            loaded.engine = Some(EngineConfig { sample_rate: 48_000.0, voice_slots: synth.voice_slots() });
-            synth
-        };
+        let (shared, audio_side) = Shared::new(&params);
+        let (mut audio, mut synth) = (audio_side.models, audio_side.synth);
+        let shared = Arc::new(shared);
         let (tx, rx) = channel();
         let thread = spawn_loader(shared.clone(), params.clone(), rx).unwrap();
 
@@ -273,7 +324,7 @@ mod tests {
         let error = shared.status.lock().unwrap().error.clone().unwrap();
         assert!(error.contains("bad.safetensors"), "error does not name the file: {error}");
         assert!(!audio.receive(&mut synth) && shared.models.is_idle(), "a bad file must not reach the audio thread");
-        assert_eq!(params.model.read().unwrap().source, ModelRecord::default().source);
+        assert_eq!(params.model.get().source, ModelRecord::default().source);
 
         let good = dir.join("good.safetensors");
         let mut model = rosin_testkit::fixture::fixed_spectrum_model(32, 64, 64, 1);
@@ -285,7 +336,7 @@ mod tests {
         let status = shared.status.lock().unwrap().clone();
         assert!(status.error.is_none());
         assert_eq!(status.source, ModelSource::File { path: good.clone() });
-        assert_eq!(params.model.read().unwrap().source, ModelSource::File { path: good.clone() });
+        assert_eq!(params.model.get().source, ModelSource::File { path: good.clone() });
 
         // The audio thread handed the replaced model back; the loader drops it.
         assert!(wait_for(|| shared.models.is_idle()));
@@ -295,26 +346,51 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    /// A project saved with a model file that is gone: activation plays the section's embedded
+    /// A project saved with a model file that is gone: the plugin plays the section's embedded
     /// model and the editor's status says which file failed and why (the record keeps asking for
     /// the file, so the project heals when it comes back).
     #[test]
     fn missing_model_file_falls_back_with_a_visible_message() {
-        let (shared, _audio) = Shared::new();
         let params = RosinParams::default();
         let missing = std::env::temp_dir().join("rosin-no-such-dir").join("gone.safetensors");
-        *params.model.write().unwrap() =
-            ModelRecord { source: ModelSource::File { path: missing.clone() }, section: "celli".into() };
-        let model = {
-            let mut loaded = shared.lock_loaded();
-            shared.load_for_activation(&params, &mut loaded)
-        };
-        assert_eq!(model.card.name, rosin_core::library::embedded("celli").unwrap().unwrap().card.name);
+        params
+            .model
+            .set_record(ModelRecord { source: ModelSource::File { path: missing.clone() }, section: "celli".into() });
+        let (shared, audio) = Shared::new(&params);
+        assert_eq!(audio.synth.model().card.name, rosin_core::library::embedded("celli").unwrap().unwrap().card.name);
         let status = shared.status.lock().unwrap().clone();
         assert_eq!(status.source, ModelSource::Embedded { name: "celli".into() });
         let error = status.error.expect("the failure must be shown");
         assert!(error.contains("gone.safetensors"), "the message must name the file: {error}");
-        assert_eq!(params.model.read().unwrap().source, ModelSource::File { path: missing });
+        assert_eq!(params.model.get().source, ModelSource::File { path: missing });
+    }
+
+    /// A host restores a project (the model record of its state) and activates at once, perhaps
+    /// from its audio thread: the restored model is parsed and prepared on the restoring thread,
+    /// so the activation finds it waiting, with no loader round trip.
+    #[test]
+    fn a_restored_model_is_ready_before_the_next_activation() {
+        use nice_plug::params::persist::PersistentField;
+        let params = Arc::new(RosinParams::default());
+        let (shared, audio) = Shared::new(&params);
+        let (mut receiver, mut synth) = (audio.models, audio.synth);
+        let shared = Arc::new(shared);
+        Shared::follow_restores(&shared, &params);
+        let before = Arc::as_ptr(synth.model());
+        params
+            .model
+            .set(ModelRecord { source: ModelSource::Embedded { name: "celli".into() }, section: "celli".into() });
+        assert!(receiver.receive_all(&mut synth), "the restored model was not waiting");
+        assert_ne!(Arc::as_ptr(synth.model()), before);
+        assert_eq!(synth.model().card.name, rosin_core::library::embedded("celli").unwrap().unwrap().card.name);
+        assert_eq!(shared.status.lock().unwrap().source, ModelSource::Embedded { name: "celli".into() });
+        // Prepared for another engine configuration meanwhile: refused, and the loader is told.
+        shared.engine.publish(EngineConfig { sample_rate: 44_100.0, voice_slots: synth.voice_slots() });
+        params
+            .model
+            .set(ModelRecord { source: ModelSource::Embedded { name: "basses".into() }, section: "basses".into() });
+        assert!(!receiver.receive_all(&mut synth));
+        assert!(shared.models.take_rejected());
     }
 
     /// Stress of the three-thread hand-off. An editor thread fires requests as fast as it can
@@ -326,21 +402,12 @@ mod tests {
     /// stop the engine plays the last model asked for.
     #[test]
     fn model_hand_off_under_stress() {
-        use rosin_core::{PerformanceSettings, Synth};
         use std::sync::atomic::AtomicU64;
 
-        let (shared, audio_side) = Shared::new();
-        let (mut receive, mut meter_out) = (audio_side.models, audio_side.meter);
-        let shared = Arc::new(shared);
         let params = Arc::new(RosinParams::default());
-        let sample_rate = 48_000.0;
-        let mut synth = {
-            let mut loaded = shared.lock_loaded();
-            let model = shared.load_for_activation(&params, &mut loaded);
-            let synth = Synth::new(model, PerformanceSettings { max_voices: 8, ..Default::default() }, sample_rate);
-            loaded.engine = Some(EngineConfig { sample_rate, voice_slots: synth.voice_slots() });
-            synth
-        };
+        let (shared, audio_side) = Shared::new(&params);
+        let (mut receive, mut meter_out, mut synth) = (audio_side.models, audio_side.meter, audio_side.synth);
+        let shared = Arc::new(shared);
         let (tx, rx) = channel();
         let loader = spawn_loader(shared.clone(), params.clone(), rx).unwrap();
 
@@ -391,6 +458,7 @@ mod tests {
             })
         };
         let stop_gui = Arc::new(AtomicBool::new(false));
+        let slots = shared.engine.load().voice_slots;
         let gui = {
             let (shared, stop) = (shared.clone(), stop_gui.clone());
             std::thread::spawn(move || {
@@ -398,7 +466,7 @@ mod tests {
                 while !stop.load(Ordering::Acquire) {
                     let status = shared.status.lock().unwrap().clone();
                     assert!(status.card.is_some());
-                    assert!(shared.meter.voices() <= 8 + 16);
+                    assert!(shared.meter.voices() <= slots);
                     reads += 1;
                 }
                 reads
@@ -415,8 +483,10 @@ mod tests {
                 0 => tx.send(LoaderRequest::LoadFile(corrupt.clone())).unwrap(),
                 1 => {
                     let name = sections[next() as usize % 4];
-                    *params.model.write().unwrap() =
-                        ModelRecord { source: ModelSource::Embedded { name: name.into() }, section: "violins".into() };
+                    params.model.set_record(ModelRecord {
+                        source: ModelSource::Embedded { name: name.into() },
+                        section: "violins".into(),
+                    });
                 }
                 _ => tx.send(LoaderRequest::LoadFile(good[next() as usize % good.len()].clone())).unwrap(),
             }

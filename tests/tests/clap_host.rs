@@ -75,8 +75,12 @@ fn performance(sample_rate: f32) -> (Vec<(usize, [u8; 3])>, usize) {
 
 /// What the engine renders for the performance, in one go.
 fn reference(sample_rate: f32) -> Vec<f32> {
+    reference_with(default_model(), sample_rate)
+}
+
+fn reference_with(model: Model, sample_rate: f32) -> Vec<f32> {
     let (events, len) = performance(sample_rate);
-    let mut synth = Synth::new(Arc::new(default_model()), PerformanceSettings::default(), sample_rate);
+    let mut synth = Synth::new(Arc::new(model), PerformanceSettings::default(), sample_rate);
     let events: Vec<(usize, MidiEvent)> =
         events.iter().filter_map(|(t, b)| MidiEvent::from_bytes(b[0], b[1], b[2]).map(|e| (*t, e))).collect();
     let mut out = vec![0.0; len];
@@ -209,6 +213,31 @@ fn a_bad_model_file_in_the_state_leaves_the_section_model_playing() {
         assert!(saved.contains(path.file_name().unwrap().to_str().unwrap()), "{saved}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A host restores a project and starts at once (an offline bounce): the model the state names
+/// plays from the very first sample, at the constructed rate and at another (the state's model
+/// is parsed and prepared while the state loads, not by activation, and not later).
+#[test]
+fn a_restored_model_plays_from_the_first_sample() {
+    if !bundled() {
+        return;
+    }
+    let entry = load_entry();
+    for (name, sample_rate) in [("celli", 48_000.0), ("basses", 44_100.0)] {
+        let Some(model) = rosin_core::library::embedded(name) else { continue };
+        let mut plugin = instantiate(&entry);
+        let state = save_state(&mut plugin);
+        let record = serde_json::json!({"source": {"kind": "embedded", "name": name}, "section": "violins"});
+        load_state(&mut plugin, &with_model_record(&state, record));
+        let (l, r) = render(&mut plugin, sample_rate, &[512], true);
+        assert_plays(
+            &l,
+            &r,
+            &reference_with(model.unwrap(), sample_rate),
+            &format!("restored {name} at {sample_rate} Hz"),
+        );
+    }
 }
 
 /// Largest sample-to-sample step in a stretch of audio (a click shows as an outlier).

@@ -10,6 +10,7 @@
 
 use crate::synth::{PreparedModel, Synth};
 use crossbeam_queue::ArrayQueue;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Models in flight towards the audio thread: more would only be replaced before playing.
@@ -20,6 +21,9 @@ const GARBAGE: usize = 16;
 struct Queues {
     to_audio: ArrayQueue<PreparedModel>,
     garbage: ArrayQueue<PreparedModel>,
+    /// Set when the engine refused a model prepared for another configuration (it was rebuilt
+    /// for a new sample rate meanwhile): the sender should prepare it again.
+    rejected: AtomicBool,
 }
 
 /// The loading side of a model hand-off.
@@ -37,7 +41,11 @@ pub struct ModelReceiver {
 
 /// A connected sender/receiver pair (allocates; call it off the audio thread).
 pub fn model_handoff() -> (ModelSender, ModelReceiver) {
-    let queues = Arc::new(Queues { to_audio: ArrayQueue::new(TO_AUDIO), garbage: ArrayQueue::new(GARBAGE) });
+    let queues = Arc::new(Queues {
+        to_audio: ArrayQueue::new(TO_AUDIO),
+        garbage: ArrayQueue::new(GARBAGE),
+        rejected: AtomicBool::new(false),
+    });
     (ModelSender { queues: queues.clone() }, ModelReceiver { queues, pending: None })
 }
 
@@ -67,6 +75,12 @@ impl ModelSender {
         n
     }
 
+    /// Whether the engine refused a model since the last call, because it was prepared for a
+    /// configuration the engine no longer has (prepare it again for the current one).
+    pub fn take_rejected(&self) -> bool {
+        self.queues.rejected.swap(false, Ordering::AcqRel)
+    }
+
     /// Whether nothing is in flight in either direction.
     pub fn is_idle(&self) -> bool {
         self.queues.to_audio.is_empty() && self.queues.garbage.is_empty()
@@ -85,11 +99,29 @@ impl ModelReceiver {
             }
         }
         let Some(prepared) = self.queues.to_audio.pop() else { return false };
+        let accepted = synth.accepts(&prepared);
         let old = synth.install_model(prepared);
+        if !accepted {
+            self.queues.rejected.store(true, Ordering::Release);
+        }
         if let Err(old) = self.queues.garbage.push(old) {
             self.pending = Some(old);
         }
-        true
+        accepted
+    }
+
+    /// Installs the newest waiting model (those before it are handed back unplayed): what an
+    /// activation does before it decides whether its engine can stay. Bounded by the queue's
+    /// length; real-time safe like [`ModelReceiver::receive`].
+    pub fn receive_all(&mut self, synth: &mut Synth) -> bool {
+        let mut any = false;
+        for _ in 0..=TO_AUDIO + 1 {
+            if self.queues.to_audio.is_empty() && self.pending.is_none() {
+                break;
+            }
+            any |= self.receive(synth);
+        }
+        any
     }
 
     /// Whether a replaced model is still waiting for room in the return queue.
@@ -121,6 +153,22 @@ mod tests {
         assert_eq!(synth.model().card.name, "second");
         assert_eq!(tx.collect_garbage(), 1, "the first model comes back to be dropped");
         assert!(tx.is_idle());
+    }
+
+    /// A model prepared for another sample rate (the engine was rebuilt meanwhile) is refused,
+    /// handed back, and the sender told to prepare it again.
+    #[test]
+    fn a_model_for_another_configuration_is_refused_and_reported() {
+        let (tx, mut rx) = model_handoff();
+        let mut synth = Synth::new(named("first"), Default::default(), 48_000.0);
+        let slots = synth.voice_slots();
+        tx.send(PreparedModel::new(named("stale"), 44_100.0, slots)).ok().unwrap();
+        tx.send(PreparedModel::new(named("fresh"), 48_000.0, slots)).ok().unwrap();
+        assert!(rx.receive_all(&mut synth), "the fitting model must be installed");
+        assert_eq!(synth.model().card.name, "fresh");
+        assert!(tx.take_rejected());
+        assert!(!tx.take_rejected(), "the report is taken once");
+        assert_eq!(tx.collect_garbage(), 2, "the refused model and the replaced one come back");
     }
 
     /// With the return queue full, the replaced model waits in the receiver and is handed back

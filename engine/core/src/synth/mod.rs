@@ -29,7 +29,7 @@ pub struct PreparedModel {
 
 impl PreparedModel {
     pub fn new(model: Arc<Model>, sample_rate: f32, voice_slots: usize) -> Self {
-        let sample_rate = sample_rate.clamp(8_000.0, 768_000.0);
+        let sample_rate = engine_sample_rate(sample_rate);
         PreparedModel {
             nets: (0..voice_slots).map(|_| VoiceNet::new(&model)).collect(),
             noise: NoiseGenerator::new(sample_rate, &model.card.noise_bands),
@@ -46,6 +46,22 @@ impl PreparedModel {
 /// Extra voice slots beyond the polyphony limit, for notes that are fading out after being
 /// stolen, so a new note never has to wait for one.
 const STEAL_SLOTS: usize = 16;
+
+/// The sample rate an engine runs at when asked for `sample_rate` (the range it supports).
+fn engine_sample_rate(sample_rate: f32) -> f32 {
+    sample_rate.clamp(8_000.0, 768_000.0)
+}
+
+/// The polyphony an engine with `settings` has.
+fn polyphony(settings: &PerformanceSettings) -> usize {
+    settings.max_voices.clamp(1, 256)
+}
+
+/// Voice slots an engine with `settings` has: the polyphony plus room for stolen voices to fade.
+fn voice_slots_for(settings: &PerformanceSettings) -> usize {
+    polyphony(settings) + STEAL_SLOTS
+}
+
 /// Fade of a stolen voice.
 const STEAL_SECONDS: f32 = 0.005;
 /// Output never leaves this range (+24 dBFS), whatever a model or controller does.
@@ -71,11 +87,11 @@ pub struct Synth {
 impl Synth {
     /// Allocates everything the instrument will ever need at this sample rate.
     pub fn new(model: Arc<Model>, settings: PerformanceSettings, sample_rate: f32) -> Self {
-        let sample_rate = sample_rate.clamp(8_000.0, 768_000.0);
+        let sample_rate = engine_sample_rate(sample_rate);
         let plans = TablePlans::new();
         let scratch = TableScratch::new(&plans);
-        let max_voices = settings.max_voices.clamp(1, 256);
-        let voices = (0..max_voices + STEAL_SLOTS).map(|_| Voice::new(&model)).collect();
+        let max_voices = polyphony(&settings);
+        let voices = (0..voice_slots_for(&settings)).map(|_| Voice::new(&model)).collect();
         let noise = NoiseGenerator::new(sample_rate, &model.card.noise_bands);
         Synth {
             controllers: Controllers::new(&settings),
@@ -121,7 +137,7 @@ impl Synth {
     /// per-frame crossfade keeps the change click-free). A preparation for another sample
     /// rate or voice count is handed straight back unused.
     pub fn install_model(&mut self, mut prepared: PreparedModel) -> PreparedModel {
-        if prepared.nets.len() != self.voices.len() || prepared.sample_rate != self.sample_rate {
+        if !self.accepts(&prepared) {
             return prepared;
         }
         for (v, net) in self.voices.iter_mut().zip(prepared.nets.iter_mut()) {
@@ -132,6 +148,18 @@ impl Synth {
         std::mem::swap(&mut self.noise, &mut prepared.noise);
         self.noise.reset();
         prepared
+    }
+
+    /// Whether `prepared` was prepared for this engine's sample rate and voice count (what
+    /// [`Synth::install_model`] takes).
+    pub fn accepts(&self, prepared: &PreparedModel) -> bool {
+        prepared.nets.len() == self.voices.len() && prepared.sample_rate == self.sample_rate
+    }
+
+    /// Whether this engine already is what [`Synth::new`] would build for `sample_rate` and
+    /// `settings` (same rate, same voice slots): a host's re-activation can then keep it.
+    pub fn is_built_for(&self, sample_rate: f32, settings: &PerformanceSettings) -> bool {
+        self.sample_rate == engine_sample_rate(sample_rate) && self.voices.len() == voice_slots_for(settings)
     }
 
     /// Silences everything and forgets all controller state.
