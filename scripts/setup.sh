@@ -3,10 +3,11 @@
 #  - musescore-general-soundfont-lossless: the VSCO2 section-string recordings (training, eval, dataset tests)
 #  - fonts-dejavu-core: labels in PNG plots
 #  - fluidsynth: the sampler reference in benchmarks
+#  - ardour: the DAW the plugin test hosts Rosin.vst3 in (tests/daw, headless; about 80 packages)
 # Idempotent: installs only what is missing. Uses sudo when not root.
 set -euo pipefail
 
-packages=(musescore-general-soundfont-lossless fonts-dejavu-core fluidsynth)
+packages=(musescore-general-soundfont-lossless fonts-dejavu-core fluidsynth ardour)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

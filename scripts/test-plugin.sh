@@ -12,4 +12,8 @@ cargo build -p rosin --profile alloccheck --features assert_process_allocs
 cargo test --release -p rosin
 cargo test --release -p rosin-tests --test clap_host --test alloc_storm --test dense_automation
 bash scripts/setup-test-deps.sh
+# The DAW test compares with `rosin render`.
+cargo build --release -p rosin-cli
 ROSIN_VST3="$PWD/target/bundled/Rosin.vst3" .venv/bin/python -m pytest -q tests/vst3
+# Rosin.vst3 in Ardour, headless: bounce vs `rosin render`, state across save and reopen.
+ROSIN_REQUIRE_DAW=1 .venv/bin/python -m pytest -q -s tests/daw

@@ -16,5 +16,7 @@ cargo xtask bundle rosin --release
 cargo build -p rosin --profile alloccheck --features assert_process_allocs
 cargo test --workspace --release
 ROSIN_VST3="$PWD/target/bundled/Rosin.vst3" .venv/bin/python -m pytest -q tests/vst3
+# Rosin.vst3 in Ardour, headless: bounce vs `rosin render`, state across save and reopen.
+ROSIN_REQUIRE_DAW=1 .venv/bin/python -m pytest -q -s tests/daw
 # Short, bounded fuzzing of every reader and the event stream (fuzz/README.md has the long runs).
 bash scripts/fuzz-smoke.sh

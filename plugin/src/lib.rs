@@ -19,7 +19,7 @@ pub mod shared;
 use crossbeam::channel::Sender;
 use nice_plug::prelude::*;
 use params::{snap, RosinParams, STATE_VERSION};
-use rosin_core::Synth;
+use rosin_core::{MidiEvent, Synth};
 use shared::{AudioSide, EngineConfig, LoaderRequest, Shared};
 use std::num::NonZeroU32;
 use std::sync::atomic::Ordering;
@@ -42,17 +42,34 @@ pub struct Rosin {
 struct Controls {
     dynamic: f32,
     expression: f32,
-    vibrato_depth: f32,
-    vibrato_rate: f32,
+    /// Controller values (0..127): what the settings carry too (see `RosinParams::vibrato_depth_cc`).
+    vibrato_depth: u8,
+    vibrato_rate: u8,
 }
 
 impl Controls {
+    /// Sets the engine's controllers where these values differ from `reference`.
+    fn set_in(self, synth: &mut Synth, reference: Controls) {
+        if self.dynamic != reference.dynamic {
+            synth.set_dynamic(Some(self.dynamic));
+        }
+        if self.expression != reference.expression {
+            synth.set_expression(self.expression);
+        }
+        if self.vibrato_depth != reference.vibrato_depth {
+            synth.set_vibrato_depth(f32::from(self.vibrato_depth) / 127.0);
+        }
+        if self.vibrato_rate != reference.vibrato_rate {
+            synth.set_vibrato_rate(f32::from(self.vibrato_rate));
+        }
+    }
+
     fn of(p: &RosinParams) -> Self {
         Controls {
             dynamic: snap(p.dynamic.value(), 10_000.0),
             expression: snap(p.expression.value(), 10_000.0),
-            vibrato_depth: snap(p.vibrato_depth.value(), 10_000.0),
-            vibrato_rate: snap(p.vibrato_rate.value(), 10_000.0),
+            vibrato_depth: p.vibrato_depth_cc(),
+            vibrato_rate: p.vibrato_rate_cc(),
         }
     }
 }
@@ -81,21 +98,8 @@ impl Rosin {
     /// Applies the continuous-control parameters that moved since the last block (or, with
     /// `force`, all that differ from their defaults, e.g. after a reset).
     fn apply_controls(&mut self, force: bool) {
-        let synth = &mut self.audio.synth;
         let now = Controls::of(&self.params);
-        let reference = if force { self.defaults } else { self.last };
-        if now.dynamic != reference.dynamic {
-            synth.set_dynamic(Some(now.dynamic));
-        }
-        if now.expression != reference.expression {
-            synth.set_expression(now.expression);
-        }
-        if now.vibrato_depth != reference.vibrato_depth {
-            synth.set_vibrato_depth(now.vibrato_depth);
-        }
-        if now.vibrato_rate != reference.vibrato_rate {
-            synth.set_vibrato_rate(rosin_core::PerformanceSettings::vibrato_rate_cc(now.vibrato_rate));
-        }
+        now.set_in(&mut self.audio.synth, if force { self.defaults } else { self.last });
         self.last = now;
     }
 
@@ -218,6 +222,11 @@ impl Plugin for Rosin {
             }
             if let Some(ev) = events::to_midi(&event) {
                 synth.handle_event(ev);
+                if matches!(ev, MidiEvent::ControlChange { cc: 121, .. }) {
+                    // Reset all controllers returns them to the instrument's settings, and the
+                    // parameters are part of those (hosts send CC121 on transport start).
+                    self.last.set_in(synth, self.defaults);
+                }
             } else if let Some((key, expression)) = events::to_expression(&event) {
                 synth.note_expression(key, expression);
             }

@@ -227,6 +227,19 @@ impl Default for RosinParams {
 }
 
 impl RosinParams {
+    /// The Vibrato depth parameter as the controller value (0..127) it stands for. New notes and
+    /// a controller reset (CC121, which hosts send on transport start) take it from the
+    /// settings, and moving the parameter sets the controller to the same value: one value
+    /// whichever way it arrives (an unrounded depth once played differently after a reopen).
+    pub fn vibrato_depth_cc(&self) -> u8 {
+        (self.vibrato_depth.value() * 127.0).round().clamp(0.0, 127.0) as u8
+    }
+
+    /// The Vibrato rate parameter as its controller value (0..127), for the same reason.
+    pub fn vibrato_rate_cc(&self) -> u8 {
+        PerformanceSettings::vibrato_rate_cc(self.vibrato_rate.value()).round().clamp(0.0, 127.0) as u8
+    }
+
     /// Writes every parameter-driven setting into `s` in place (no allocation).
     pub fn apply_to(&self, s: &mut PerformanceSettings) {
         s.articulation = self.articulation.value().0;
@@ -235,8 +248,8 @@ impl RosinParams {
         s.bend_range_semitones = self.bend_range.value() as f32;
         s.release_seconds = snap(self.release.value(), 10_000.0);
         s.dynamic_range_db = snap(self.dynamic_range.value(), 100.0);
-        s.default_vibrato_depth = (self.vibrato_depth.value() * 127.0).round().clamp(0.0, 127.0) as u8;
-        s.default_vibrato_rate = PerformanceSettings::vibrato_rate_cc(self.vibrato_rate.value()).round() as u8;
+        s.default_vibrato_depth = self.vibrato_depth_cc();
+        s.default_vibrato_rate = self.vibrato_rate_cc();
         s.cc = CcMap {
             dynamic: self.cc_dynamic.value() as u8,
             expression: self.cc_expression.value() as u8,

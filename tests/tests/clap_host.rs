@@ -240,6 +240,58 @@ fn a_restored_model_plays_from_the_first_sample() {
     }
 }
 
+/// Performance parameters moved away from their defaults survive "reset all controllers"
+/// (CC121, which hosts send on transport start): after it the engine plays them, exactly as an
+/// engine whose controllers were set to them.
+#[test]
+fn parameters_survive_reset_all_controllers() {
+    if !bundled() {
+        return;
+    }
+    let entry = load_entry();
+    let mut plugin = instantiate(&entry);
+    // nice-plug's CLAP values of continuous parameters are normalised: 0.75 of 3.5..8 Hz.
+    let ids: Vec<(ClapId, f64)> =
+        [("Dynamic", 0.8), ("Expression", 0.7), ("Vibrato depth", 0.6), ("Vibrato rate", 0.75)]
+            .iter()
+            .map(|(name, value)| (param_id(&mut plugin, name), *value))
+            .collect();
+    let sample_rate = 48_000.0;
+    let len = 24_000;
+    let (l, _) = render_with(&mut plugin, sample_rate, &[480], false, len, |pos, _, events, _| {
+        if pos == 0 {
+            for &(id, value) in &ids {
+                events.push(&ParamValueEvent::new(0, id, Pckn::match_all(), value));
+            }
+            events.push(&ClapMidiEvent::new(10, 0, [0xB0, 121, 0]));
+            events.push(&ClapMidiEvent::new(100, 0, [0x90, 64, 90]));
+        }
+    });
+    let settings = PerformanceSettings {
+        default_vibrato_depth: (0.6f32 * 127.0).round() as u8,
+        default_vibrato_rate: {
+            let (lo, hi) = PerformanceSettings::VIBRATO_RATE_RANGE_HZ;
+            PerformanceSettings::vibrato_rate_cc(lo + 0.75 * (hi - lo)).round() as u8
+        },
+        ..Default::default()
+    };
+    let mut synth = Synth::new(Arc::new(default_model()), settings, sample_rate);
+    let mut expected = vec![0.0; len];
+    // The parameters set the controllers at sample 0 and again right after the reset.
+    for (from, to) in [(0, 10), (10, len)] {
+        if from == 10 {
+            synth.handle_event(MidiEvent::ControlChange { cc: 121, value: 0 });
+        }
+        synth.set_dynamic(Some(0.8));
+        synth.set_expression(0.7);
+        synth.process_with_events(
+            &mut expected[from..to],
+            &[(100 - from.min(100), MidiEvent::NoteOn { key: 64, velocity: 90 })][..usize::from(from == 10)],
+        );
+    }
+    assert_plays(&l, &l, &expected, "after CC121");
+}
+
 /// Largest sample-to-sample step in a stretch of audio (a click shows as an outlier).
 fn max_step(x: &[f32]) -> f32 {
     x.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max)
