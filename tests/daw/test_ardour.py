@@ -97,10 +97,16 @@ class Ardour:
         export.mkdir(parents=True)
         for f in (HERE / "export").iterdir():
             shutil.copy(f, export)
-        scan = subprocess.run([str(ARDOUR_LIB / "ardour-vst3-scanner"), "-f", str(vst3 / bundle.name)],
-                              env=self.env, capture_output=True, text=True, timeout=120)
-        (self.logs / "scan.log").write_text(scan.stdout + scan.stderr)
-        assert scan.returncode == 0, f"the VST3 scanner failed: {self.logs / 'scan.log'}"
+        cache = self.home / ".cache" / "ardour7" / "vst"
+        try:
+            scan = subprocess.run([str(ARDOUR_LIB / "ardour-vst3-scanner"), "-f", str(vst3 / bundle.name)],
+                                  env=self.env, capture_output=True, text=True, timeout=120)
+            (self.logs / "scan.log").write_text(scan.stdout + scan.stderr)
+            assert scan.returncode == 0, f"the VST3 scanner failed: {self.logs / 'scan.log'}"
+        except subprocess.TimeoutExpired:
+            # Under an LD_PRELOADed sanitizer runtime the scanner can hang in glibc at exit
+            # (libp11-kit's destructor); what matters is the cache it wrote.
+            assert any(cache.glob("*.v3i")), "the VST3 scanner hung before writing its cache"
 
     def lua(self, script, what, expect_file=None, **env):
         """Runs a Lua script; a run that dies (signal, abort, no output) is retried."""
@@ -111,10 +117,15 @@ class Ardour:
                 expect_file.unlink()
             try:
                 run = subprocess.run([str(LUASESSION), str(HERE / "lua" / script)], env=dict(self.env, **env),
-                                     capture_output=True, text=True, timeout=300)
+                                     capture_output=True, text=True, timeout=150)
                 out, rc = run.stdout + run.stderr, run.returncode
             except subprocess.TimeoutExpired as e:
-                out, rc = f"timed out\n{e.stdout or ''}{e.stderr or ''}", -1
+                out = "timed out\n" + "".join(x.decode(errors="replace") if isinstance(x, bytes) else (x or "")
+                                              for x in (e.stdout, e.stderr))
+                # Done, then hung at exit (seen with a preloaded sanitizer runtime, in glibc's
+                # locale lock): the work is there.
+                done = ("\ncreated" in out or "\nexported" in out) and (expect_file is None or expect_file.exists())
+                rc = 0 if done else -1
             log.write_text(out)
             if rc == 0 and (expect_file is None or expect_file.exists()):
                 return out
