@@ -9,49 +9,20 @@
 
 use nice_plug::prelude::*;
 use rosin::Rosin;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use rosin_testkit::alloc_count::{self, CountingAllocator};
 use std::time::{Duration, Instant};
 
-struct Counting;
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<usize> = const { Cell::new(0) };
-}
-fn bump() {
-    // `try_with`: the allocator also runs while thread-locals are being torn down.
-    let _ = COUNTING.try_with(|c| {
-        if c.get() {
-            let _ = COUNT.try_with(|n| n.set(n.get() + 1));
-        }
-    });
-}
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        bump();
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        bump();
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        bump();
-        unsafe { System.realloc(p, l, n) }
-    }
-}
 #[global_allocator]
-static A: Counting = Counting;
+static A: CountingAllocator = CountingAllocator;
 
-/// Runs `f` with this thread's allocations counted; returns (count, duration).
+/// Runs `f` with this thread's allocations counted; returns (count, duration, result).
 fn counted<R>(f: impl FnOnce() -> R) -> (usize, Duration, R) {
-    COUNT.with(|n| n.set(0));
-    COUNTING.with(|c| c.set(true));
     let t = Instant::now();
-    let r = f();
-    let elapsed = t.elapsed();
-    COUNTING.with(|c| c.set(false));
-    (COUNT.with(|n| n.get()), elapsed, r)
+    let (n, (r, elapsed)) = alloc_count::counted(|| {
+        let r = f();
+        (r, t.elapsed())
+    });
+    (n, elapsed, r)
 }
 
 struct Context;

@@ -15,22 +15,9 @@
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_host::events::event_types::{MidiEvent as ClapMidiEvent, NoteOnEvent, ParamValueEvent};
 use clack_host::prelude::*;
+use rosin_testkit::alloc_count::{counted, note_allocation};
 use rosin_tests::host as common;
-use std::cell::Cell;
 use std::ffi::c_void;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<usize> = const { Cell::new(0) };
-}
-
-fn bump() {
-    let _ = COUNTING.try_with(|c| {
-        if c.get() {
-            let _ = COUNT.try_with(|n| n.set(n.get() + 1));
-        }
-    });
-}
 
 unsafe extern "C" {
     fn __libc_malloc(size: usize) -> *mut c_void;
@@ -42,53 +29,45 @@ unsafe extern "C" {
 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
-    bump();
+    note_allocation();
     unsafe { __libc_malloc(size) }
 }
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn calloc(n: usize, size: usize) -> *mut c_void {
-    bump();
+    note_allocation();
     unsafe { __libc_calloc(n, size) }
 }
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
-    bump();
+    note_allocation();
     unsafe { __libc_realloc(p, size) }
 }
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn free(p: *mut c_void) {
     if !p.is_null() {
-        bump();
+        note_allocation();
     }
     unsafe { __libc_free(p) }
 }
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
-    bump();
+    note_allocation();
     unsafe { __libc_memalign(align, size) }
 }
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
-    bump();
+    note_allocation();
     unsafe { __libc_memalign(align, size) }
 }
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, size: usize) -> i32 {
-    bump();
+    note_allocation();
     let p = unsafe { __libc_memalign(align, size) };
     if p.is_null() {
         return 12; // ENOMEM
     }
     unsafe { *out = p };
     0
-}
-
-fn counted<R>(f: impl FnOnce() -> R) -> (usize, R) {
-    COUNT.with(|n| n.set(0));
-    COUNTING.with(|c| c.set(true));
-    let r = f();
-    COUNTING.with(|c| c.set(false));
-    (COUNT.with(|n| n.get()), r)
 }
 
 /// Every parameter: (id, lowest, highest) plain values.

@@ -1,7 +1,9 @@
 //! What Rosin's tests share, so that no test restates it: fixture models, rendering a timeline
-//! of events block by block, and a stable hash of rendered samples.
+//! of events block by block, a stable hash of rendered samples, and counting allocations.
 
 use rosin_core::{MidiEvent, Synth};
+
+pub mod alloc_count;
 
 /// Analytically built models (a fixed string-like spectrum, not an instrument).
 pub use rosin_core::model::fixture;
