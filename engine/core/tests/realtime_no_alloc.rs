@@ -3,37 +3,11 @@
 
 use rosin_core::model::fixture;
 use rosin_core::{MidiEvent, PerformanceSettings, Synth, VoiceMode};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use rosin_testkit::alloc_count::{counted, CountingAllocator};
 use std::sync::Arc;
 
-struct Counting;
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<usize> = const { Cell::new(0) };
-}
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if COUNTING.with(|c| c.get()) {
-            COUNT.with(|c| c.set(c.get() + 1));
-        }
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        if COUNTING.with(|c| c.get()) {
-            COUNT.with(|c| c.set(c.get() + 1));
-        }
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        if COUNTING.with(|c| c.get()) {
-            COUNT.with(|c| c.set(c.get() + 1));
-        }
-        unsafe { System.realloc(p, l, n) }
-    }
-}
 #[global_allocator]
-static A: Counting = Counting;
+static A: CountingAllocator = CountingAllocator;
 
 #[test]
 fn no_allocation_while_playing() {
@@ -78,13 +52,13 @@ fn storm_prebuilt(mode: VoiceMode) -> usize {
         .collect();
     let mut buf = vec![0.0f32; 1024];
     let mut max_voices = 0;
-    COUNTING.with(|c| c.set(true));
-    for (len, events) in &blocks {
-        synth.process_with_events(&mut buf[..*len], events);
-        max_voices = max_voices.max(synth.active_voices());
-    }
-    COUNTING.with(|c| c.set(false));
+    let (allocations, ()) = counted(|| {
+        for (len, events) in &blocks {
+            synth.process_with_events(&mut buf[..*len], events);
+            max_voices = max_voices.max(synth.active_voices());
+        }
+    });
     assert!(buf.iter().all(|s| s.is_finite()));
     assert!(max_voices >= 8, "the storm should fill every voice, got {max_voices}");
-    COUNT.with(|c| c.get())
+    allocations
 }

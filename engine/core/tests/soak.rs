@@ -17,36 +17,11 @@
 use rosin_core::library::Library;
 use rosin_core::synth::PreparedModel;
 use rosin_core::{MidiEvent, PerformanceSettings, Synth, VoiceMode};
+use rosin_testkit::alloc_count::{counted, CountingAllocator};
 use rosin_tools::bench::thread_cpu_seconds;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
-struct Counting;
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<usize> = const { Cell::new(0) };
-}
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        count();
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        count();
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        count();
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-fn count() {
-    if COUNTING.with(|c| c.get()) {
-        COUNT.with(|c| c.set(c.get() + 1));
-    }
-}
 #[global_allocator]
-static A: Counting = Counting;
+static A: CountingAllocator = CountingAllocator;
 
 /// xorshift64*: the storm is the same on every run.
 struct Rng(u64);
@@ -193,19 +168,20 @@ fn soak(mode: VoiceMode, seconds: f64, seed: u64) -> SoakReport {
         let n = block_events(&mut rng, phase, len, &mut events);
         let swap = (pos / swap_every.max(1)) > report.swaps && report.swaps < prepared.len();
 
-        COUNTING.with(|c| c.set(true));
-        let cpu0 = thread_cpu_seconds();
-        if swap {
-            let new = prepared[report.swaps].take().expect("each prepared model is used once");
-            let old = synth.install_model(new);
-            // Handing the old model back is a move, not a drop: it leaves the audio thread in
-            // a preallocated vector, as the plugin's garbage queue does.
-            replaced.push(old);
-            report.swaps += 1;
-        }
-        synth.process_with_events(&mut buf[..len], &events[..n]);
-        let cpu = thread_cpu_seconds() - cpu0;
-        COUNTING.with(|c| c.set(false));
+        let (allocations, cpu) = counted(|| {
+            let cpu0 = thread_cpu_seconds();
+            if swap {
+                let new = prepared[report.swaps].take().expect("each prepared model is used once");
+                let old = synth.install_model(new);
+                // Handing the old model back is a move, not a drop: it leaves the audio thread in
+                // a preallocated vector, as the plugin's garbage queue does.
+                replaced.push(old);
+                report.swaps += 1;
+            }
+            synth.process_with_events(&mut buf[..len], &events[..n]);
+            thread_cpu_seconds() - cpu0
+        });
+        report.allocations += allocations;
 
         // Tiny blocks that happen to hold a control frame for every voice say nothing about
         // throughput; the report covers blocks of 512 samples and more.
@@ -222,7 +198,6 @@ fn soak(mode: VoiceMode, seconds: f64, seed: u64) -> SoakReport {
         assert!(synth.active_voices() <= slots);
         pos += len;
     }
-    report.allocations = COUNT.with(|c| c.get());
 
     // Everything off: pedal up, all notes off; then the release must free every voice.
     synth.handle_event(MidiEvent::ControlChange { cc: 64, value: 0 });
