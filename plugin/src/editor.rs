@@ -104,6 +104,10 @@ fn draw_inner(app: &mut RosinApp, ui: &mut egui::Ui, setter: &ParamSetter) {
             ui.end_row();
             row(ui, "Vibrato rate", ParamSlider::for_param(&p.vibrato_rate, setter));
             ui.end_row();
+            row(ui, "Variation", ParamSlider::for_param(&p.variation, setter));
+            ui.end_row();
+            row(ui, "Take seed", ParamSlider::for_param(&p.seed, setter));
+            ui.end_row();
             row(ui, "Voice mode", ParamSlider::for_param(&p.voice_mode, setter));
             ui.end_row();
             row(ui, "Glide", ParamSlider::for_param(&p.glide, setter));
@@ -137,6 +141,8 @@ fn draw_inner(app: &mut RosinApp, ui: &mut egui::Ui, setter: &ParamSetter) {
             ui.end_row();
             row(ui, "Keyswitches", ParamSlider::for_param(&p.keyswitches, setter));
             row(ui, "Keyswitch base", ParamSlider::for_param(&p.keyswitch_base, setter));
+            ui.end_row();
+            row(ui, "Variation", ParamSlider::for_param(&p.cc_variation, setter));
         });
     });
 }

@@ -107,6 +107,13 @@ pub struct RosinParams {
     pub dynamic_range: FloatParam,
     #[id = "gain"]
     pub gain: FloatParam,
+    /// How much of the recordings' fluctuation and take-to-take difference plays (0 the
+    /// averaged note, 1 as recorded, 2 exaggerated).
+    #[id = "variation"]
+    pub variation: FloatParam,
+    /// Seed of the takes: saved with the project, so a bounce repeats exactly.
+    #[id = "seed"]
+    pub seed: IntParam,
 
     #[id = "cc-dynamic"]
     pub cc_dynamic: IntParam,
@@ -120,6 +127,8 @@ pub struct RosinParams {
     pub cc_articulation: IntParam,
     #[id = "cc-sustain"]
     pub cc_sustain: IntParam,
+    #[id = "cc-variation"]
+    pub cc_variation: IntParam,
     #[id = "ks-enabled"]
     pub keyswitches: BoolParam,
     #[id = "ks-base"]
@@ -208,12 +217,18 @@ impl Default for RosinParams {
             .with_unit(" dB")
             .with_value_to_string(formatters::v2s_f32_gain_to_db(1))
             .with_string_to_value(formatters::s2v_f32_gain_to_db()),
+            variation: FloatParam::new("Variation", d.variation, FloatRange::Linear { min: 0.0, max: 2.0 })
+                .with_value_to_string(formatters::v2s_f32_percentage(0))
+                .with_string_to_value(formatters::s2v_f32_percentage())
+                .with_unit("%"),
+            seed: IntParam::new("Take seed", d.seed as i32, IntRange::Linear { min: 0, max: 9_999 }),
             cc_dynamic: cc_param("Dynamic CC", d.cc.dynamic),
             cc_expression: cc_param("Expression CC", d.cc.expression),
             cc_vibrato_depth: cc_param("Vibrato depth CC", d.cc.vibrato_depth),
             cc_vibrato_rate: cc_param("Vibrato rate CC", d.cc.vibrato_rate),
             cc_articulation: cc_param("Articulation CC (UACC)", d.cc.articulation),
             cc_sustain: cc_param("Sustain pedal CC", d.cc.sustain),
+            cc_variation: cc_param("Variation CC", d.cc.variation),
             keyswitches: BoolParam::new("Keyswitches", d.keyswitches_enabled),
             keyswitch_base: IntParam::new(
                 "Keyswitch base",
@@ -250,6 +265,8 @@ impl RosinParams {
         s.dynamic_range_db = snap(self.dynamic_range.value(), 100.0);
         s.default_vibrato_depth = self.vibrato_depth_cc();
         s.default_vibrato_rate = self.vibrato_rate_cc();
+        s.variation = snap(self.variation.value(), 10_000.0);
+        s.seed = self.seed.value().max(0) as u64;
         s.cc = CcMap {
             dynamic: self.cc_dynamic.value() as u8,
             expression: self.cc_expression.value() as u8,
@@ -257,6 +274,7 @@ impl RosinParams {
             vibrato_rate: self.cc_vibrato_rate.value() as u8,
             articulation: self.cc_articulation.value() as u8,
             sustain: self.cc_sustain.value() as u8,
+            variation: self.cc_variation.value() as u8,
         };
         s.keyswitches_enabled = self.keyswitches.value();
         s.keyswitch_base = self.keyswitch_base.value() as u8;

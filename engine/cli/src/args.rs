@@ -82,9 +82,24 @@ pub(crate) struct RenderArgs {
     /// Block size used internally (the output does not depend on it).
     #[arg(long, default_value_t = 512)]
     pub(crate) block_size: usize,
+    /// How much of the recordings' fluctuation and take-to-take difference is played: 0 the
+    /// averaged note (every repetition identical), 1 as recorded, up to 2 exaggerated.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_variation)]
+    pub(crate) variation: f32,
+    /// Seed of the takes: the same seed renders the same file; another seed, other takes.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) seed: u64,
     /// No progress bar.
     #[arg(short, long)]
     pub(crate) quiet: bool,
+}
+
+fn parse_variation(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|_| format!("\"{s}\" is not a number"))?;
+    if !(0.0..=2.0).contains(&v) {
+        return Err(format!("{v} is outside 0..2 (0 averaged, 1 as recorded, 2 exaggerated)"));
+    }
+    Ok(v)
 }
 
 #[derive(clap::Args)]
@@ -167,6 +182,9 @@ pub(crate) struct TrainArgs {
     /// Fine-tune steps, as --steps (--fine-tune-minutes then only caps the time).
     #[arg(long)]
     pub(crate) fine_tune_steps: Option<usize>,
+    /// Skip fitting the sampled fluctuation (the model then plays the network's averaged note).
+    #[arg(long)]
+    pub(crate) no_fluctuation: bool,
     /// Learning rate of the fine-tune.
     #[arg(long, default_value_t = 3e-4)]
     pub(crate) fine_tune_lr: f64,
@@ -266,6 +284,8 @@ impl RenderArgs {
                 },
                 bend_range_semitones: self.bend_range.clamp(0.0, 48.0),
                 release_seconds: self.release.clamp(0.005, 30.0),
+                variation: self.variation,
+                seed: self.seed,
                 ..Default::default()
             },
             track_sections: self.sections.clone(),

@@ -180,6 +180,10 @@ fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
     }
     let (held, trainset): (Vec<_>, Vec<_>) = notes.into_iter().partition(|n| n.entry.held_out);
     let name = a.display_name();
+    let init = match &a.init {
+        Some(p) => Some(Model::load(p)?),
+        None => None,
+    };
     let cfg = TrainConfig {
         name: name.clone(),
         instrument: format!("{name} section ({})", manifest.source),
@@ -194,12 +198,16 @@ fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
         loudness_weight: a.loudness_weight,
         ema_decay: a.ema_decay,
         brightness_weight: a.brightness_weight,
-        command: command_line(),
-        fine_tune: a.fine_tune(),
-        init: match &a.init {
-            Some(p) => Some(Model::load(p)?.weights),
-            None => None,
+        command: match &init {
+            // Training from another model's weights: its recipe is part of this one's.
+            Some(m) if !m.card.training.command.is_empty() => {
+                format!("{} && {}", m.card.training.command, command_line())
+            }
+            _ => command_line(),
         },
+        fine_tune: a.fine_tune(),
+        init: init.as_ref().map(|m| m.weights.clone()),
+        fluctuation: (!a.no_fluctuation).then(rosin_train::fluctuation_fit::FitConfig::default),
         ..Default::default()
     };
     let recordings = match cfg.fine_tune {
@@ -219,21 +227,49 @@ fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
         bar.set_message(format!("training {name} ({}): step {} loss {:.3}", p.stage, p.step, p.loss));
     })?;
     bar.finish_and_clear();
+    let mut result = result;
+    if let (Some(m), 0, None) = (&init, result.steps, &cfg.fine_tune) {
+        // Nothing was trained (only the fluctuation fitted): the network's figures are the
+        // initial model's.
+        let mut metrics = m.card.metrics.clone();
+        if let Some(fit) = result.model.card.metrics.get("fluctuation_fit") {
+            metrics.insert("fluctuation_fit".into(), fit.clone());
+        }
+        result.model.card.metrics = metrics;
+    }
+    if let Some(f) = &result.fluctuation {
+        let arts: Vec<String> = f
+            .per_articulation
+            .iter()
+            .map(|(a, within, take, pairs)| format!("{a} {within:.3}/{take:.3} ({pairs} take pairs)"))
+            .collect();
+        println!(
+            "fluctuation: fitted on {} notes ({} frames), {:.0}% of the residual in its components; level residual within notes/between takes (ln): {}",
+            f.notes,
+            f.frames,
+            100.0 * f.explained,
+            arts.join(", ")
+        );
+    }
     if let Some(dir) = a.out.parent() {
         std::fs::create_dir_all(dir)?;
     }
     result.model.save(&a.out)?;
-    let png = a.out.with_extension("loss.png");
-    let curve = |c: &[(usize, f32)]| c.iter().map(|&(s, l)| (s as f32, l)).collect::<Vec<_>>();
-    if let Err(e) = rosin_tools::plot::curves(
-        &png,
-        &format!("{name}: frame loss (L1, standardised)"),
-        "optimiser step",
-        "loss",
-        &[("training", curve(&result.train_curve)), ("held out", curve(&result.heldout_curve))],
-        false,
-    ) {
-        eprintln!("warning: {e}");
+    // A run that trained no frame-level steps (fine-tune or fluctuation fit only) keeps the
+    // loss curve of the model it started from.
+    if !result.train_curve.is_empty() {
+        let png = a.out.with_extension("loss.png");
+        let curve = |c: &[(usize, f32)]| c.iter().map(|&(s, l)| (s as f32, l)).collect::<Vec<_>>();
+        if let Err(e) = rosin_tools::plot::curves(
+            &png,
+            &format!("{name}: frame loss (L1, standardised)"),
+            "optimiser step",
+            "loss",
+            &[("training", curve(&result.train_curve)), ("held out", curve(&result.heldout_curve))],
+            false,
+        ) {
+            eprintln!("warning: {e}");
+        }
     }
     if let (Some(first), Some(last)) = (result.fine_tune_curve.first(), result.fine_tune_curve.last()) {
         let png = a.out.with_extension("finetune.png");
@@ -468,6 +504,34 @@ fn eval_cmd(a: EvalArgs) -> Result<(), AnyError> {
             lb.agreeing,
             lb.keys.len()
         );
+        // Life: level fluctuation depth (std/mean of the detrended 20 ms envelope, 0.3-2.5 s),
+        // its modulation spectrum per octave band, stroke rate, centroid fluctuation depth.
+        for l in &report.life {
+            for (who, st) in [("recording", &l.recording), ("rosin", &l.rosin), ("sampler", &l.sampler)] {
+                println!(
+                    "{section}: life {:<9} {:<9} depth {:.3}  mod dB 2-4 {:>6.1} 4-8 {:>6.1} 8-16 {:>6.1} 16-32 {:>6.1}  stroke {:>4.1} Hz  centroid depth {:.3}",
+                    l.articulation.name(),
+                    who,
+                    st.level_depth,
+                    st.modulation_db[0],
+                    st.modulation_db[1],
+                    st.modulation_db[2],
+                    st.modulation_db[3],
+                    st.stroke_rate_hz,
+                    st.centroid_depth
+                );
+            }
+        }
+        for t in &report.takes {
+            println!(
+                "{section}: takes {:<9} {} pairs: recordings' r1/r2 distance {:.3}, Rosin's seed 1/2 {:.3} ({:.2}x)",
+                t.articulation.name(),
+                t.pairs,
+                t.recordings,
+                t.rosin,
+                t.rosin_over_recordings
+            );
+        }
         std::fs::write(a.out.join(format!("{section}.json")), serde_json::to_string_pretty(&report)?)?;
         eval::plots::write_plots(&a.out, &section, &report, &audio)?;
         if a.update_cards {

@@ -125,3 +125,52 @@ pub fn spectrograms(
     root.present().map_err(&e)?;
     Ok(())
 }
+
+/// Line plots in a grid (3 columns): each panel is (title, named curves of (x, y) points); all
+/// panels share one y range so they compare at a glance.
+pub fn curve_panels(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    panels: &[(String, Vec<(String, Vec<(f32, f32)>)>)],
+) -> PlotResult {
+    ensure_font()?;
+    let e = err(path);
+    let cols = panels.len().clamp(1, 3) as u32;
+    let rows = (panels.len() as u32).div_ceil(cols);
+    let root = BitMapBackend::new(path, (440 * cols, 300 * rows + 40)).into_drawing_area();
+    root.fill(&WHITE).map_err(&e)?;
+    let (top, body) = root.split_vertically(40);
+    top.draw_text(title, &("sans-serif", 22).into_text_style(&top), (10, 10)).map_err(&e)?;
+    let pts = || panels.iter().flat_map(|p| p.1.iter().flat_map(|s| s.1.iter()));
+    let (x0, x1) = pts().fold((f32::MAX, f32::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (y0, y1) = pts().fold((f32::MAX, f32::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    if x0 > x1 {
+        return Err(format!("{}: nothing to plot", path.display()));
+    }
+    let colours = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
+    for (area, (name, series)) in body.split_evenly((rows as usize, cols as usize)).into_iter().zip(panels) {
+        let mut chart = ChartBuilder::on(&area)
+            .caption(name, ("sans-serif", 15))
+            .margin(6)
+            .x_label_area_size(30)
+            .y_label_area_size(45)
+            .build_cartesian_2d(x0..x1.max(x0 + 1e-3), y0..y1.max(y0 + 1e-3))
+            .map_err(&e)?;
+        chart.configure_mesh().x_desc(x_label).y_desc(y_label).draw().map_err(&e)?;
+        for (i, (label, s)) in series.iter().enumerate() {
+            let c = colours[i % colours.len()];
+            chart
+                .draw_series(LineSeries::new(s.iter().copied(), c.stroke_width(1)))
+                .map_err(&e)?
+                .label(label.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+        }
+        if series.len() > 1 {
+            chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(&e)?;
+        }
+    }
+    root.present().map_err(&e)?;
+    Ok(())
+}

@@ -64,7 +64,20 @@ pub fn frame_order(note: &PreparedNote) -> Vec<usize> {
     }
 }
 
+/// What the network is told the pitch is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PitchInput {
+    /// The recording's measured f0 (training: vibrato maps to the right envelope).
+    Measured,
+    /// The labelled key, steady, as a note played without vibrato tells it.
+    Key,
+}
+
 pub fn build_sequence(note: &PreparedNote, card: &ModelCard) -> Sequence {
+    build_sequence_with(note, card, PitchInput::Measured)
+}
+
+pub fn build_sequence_with(note: &PreparedNote, card: &ModelCard, pitch: PitchInput) -> Sequence {
     let order = frame_order(note);
     let ni = card.network.inputs;
     let no = card.network.outputs;
@@ -79,7 +92,10 @@ pub fn build_sequence(note: &PreparedNote, card: &ModelCard) -> Sequence {
     };
     for (t, &f) in order.iter().enumerate() {
         let v = VoiceInputs {
-            pitch: frame_pitch(note, f),
+            pitch: match pitch {
+                PitchInput::Measured => frame_pitch(note, f),
+                PitchInput::Key => note.entry.key as f32,
+            },
             dynamic,
             seconds_since_on: t as f32 / CONTROL_RATE_HZ,
             seconds_since_off: 0.0,

@@ -17,6 +17,7 @@ pub mod brightness;
 pub mod data;
 pub mod ddsp;
 pub mod finetune;
+pub mod fluctuation_fit;
 pub mod gru_op;
 pub mod mss;
 pub mod net;
@@ -65,6 +66,9 @@ pub struct TrainConfig {
     pub init: Option<rosin_core::model::NetworkWeights>,
     /// Audio-domain fine-tune after the frame-level training (see [`finetune`]); None skips it.
     pub fine_tune: Option<finetune::FineTuneConfig>,
+    /// Fit the sampled fluctuation part on the trained network's residuals (see
+    /// [`fluctuation_fit`]); None ships the averaged network alone.
+    pub fluctuation: Option<fluctuation_fit::FitConfig>,
 }
 
 impl Default for TrainConfig {
@@ -88,6 +92,7 @@ impl Default for TrainConfig {
             command: String::new(),
             fine_tune: None,
             init: None,
+            fluctuation: Some(fluctuation_fit::FitConfig::default()),
         }
     }
 }
@@ -112,6 +117,8 @@ pub struct TrainResult {
     pub fine_tune_curve: finetune::FineTuneCurve,
     pub steps: usize,
     pub seconds: f64,
+    /// What the fluctuation fit found (None when it was skipped or found no judged frames).
+    pub fluctuation: Option<fluctuation_fit::FitReport>,
 }
 
 /// Where a run stands in its cosine learning-rate schedule (0 → 1) and whether it is over.
@@ -181,6 +188,7 @@ pub fn make_card(
         noise_bands,
         key_range: [keys.clone().min().unwrap_or(0), keys.max().unwrap_or(127)],
         layer_dynamics: (0..max_layers).map(|l| rosin_tools::dataset::layer_dynamic(l, max_layers)).collect(),
+        fluctuation: None,
         training: TrainingInfo {
             source: manifest.source.clone(),
             licence: manifest.licence.clone(),
@@ -532,8 +540,18 @@ pub fn train(
     if let Some(&(_, l)) = heldout_curve.last() {
         card.metrics.insert("heldout_frame_l1".into(), serde_json::json!(l));
     }
+    let mut model = Model::new(card, weights);
+    let mut fluctuation = None;
+    if let Some(fit_cfg) = cfg.fluctuation {
+        if let Some((f, report)) = fluctuation_fit::fit(&model, train, fit_cfg) {
+            model.card.metrics.insert("fluctuation_fit".into(), serde_json::to_value(&report).unwrap_or_default());
+            model = model.with_fluctuation(Some(f));
+            fluctuation = Some(report);
+        }
+    }
     Ok(TrainResult {
-        model: Model::new(card, weights),
+        fluctuation,
+        model,
         train_curve,
         heldout_curve,
         fine_tune_curve,

@@ -30,6 +30,10 @@ pub struct ModelCard {
     /// Model dynamic input (0..1) given to each recorded dynamic layer, softest first.
     pub layer_dynamics: Vec<f32>,
     pub training: TrainingInfo,
+    /// Sizes of the stochastic part ([`crate::model::fluctuation`]); absent in a model that
+    /// plays only the network's averaged note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fluctuation: Option<crate::model::fluctuation::FluctuationShape>,
     #[serde(default)]
     pub metrics: serde_json::Map<String, serde_json::Value>,
 }

@@ -59,6 +59,7 @@ pub(super) fn synthetic_card(name: &str, instrument: &str, command: &str, networ
         noise_bands: BandLayout::NOISE_V1,
         key_range: [24, 108],
         layer_dynamics: vec![0.3, 0.9],
+        fluctuation: None,
         training: TrainingInfo {
             source: "generated in code".into(),
             licence: "MIT".into(),
@@ -68,4 +69,29 @@ pub(super) fn synthetic_card(name: &str, instrument: &str, command: &str, networ
         },
         metrics: Default::default(),
     }
+}
+
+/// `model` with a small fluctuation part (a resonant level process at about 6 Hz, a brightness
+/// process, take offsets on every articulation), for tests of takes, seeds and variation. Not
+/// fitted to anything: shipped models get theirs from `rosin train`.
+pub fn with_test_fluctuation(model: Model) -> Model {
+    use super::fluctuation::{Fluctuation, FluctuationShape};
+    let card = &model.card;
+    let width = Model::fluctuation_width(card);
+    let arts = card.articulations.len();
+    let layers = card.layer_dynamics.len().max(1);
+    let shape = FluctuationShape { components: 2, order: 2 };
+    let mut basis = vec![0.0f32; 2 * width];
+    basis[0] = 1.0;
+    for b in 1..width {
+        basis[width + b] = (b as f32 / width as f32) - 0.5;
+    }
+    // x_t = 2 r cos(w) x_{t-1} - r² x_{t-2}: a resonance at 6 Hz (w = 2π 6 / 250), r = 0.97.
+    let (r, w) = (0.97f32, std::f32::consts::TAU * 6.0 / 250.0);
+    let ar: Vec<f32> = (0..arts).flat_map(|_| [2.0 * r * w.cos(), -r * r, 0.9, 0.0]).collect();
+    let innovation = vec![0.03f32; arts * layers * 2];
+    let take = vec![0.1f32; arts * layers * 2];
+    let f = Fluctuation::from_tensors(shape, arts, layers, width, [basis, ar, innovation, take])
+        .expect("the test fluctuation is well formed");
+    model.with_fluctuation(Some(f))
 }

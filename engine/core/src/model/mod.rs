@@ -5,11 +5,13 @@
 pub mod card;
 pub mod fastmath;
 pub mod fixture;
+pub mod fluctuation;
 pub mod inputs;
 pub mod runtime;
 pub mod weights;
 
 pub use card::{ModelCard, NetworkShape, TrainingInfo, CARD_METADATA_KEY, CONTROL_RATE_HZ, FORMAT_VERSION};
+pub use fluctuation::{Fluctuation, FluctuationShape, FluctuationState};
 pub use runtime::{ControlNet, NetState};
 pub use weights::{expected_tensors, NetworkWeights};
 
@@ -53,12 +55,42 @@ pub struct Model {
     pub card: ModelCard,
     pub weights: NetworkWeights,
     pub net: ControlNet,
+    /// The sampled part of each note (None: the network's averaged note only).
+    pub fluctuation: Option<Fluctuation>,
 }
 
 impl Model {
-    pub fn new(card: ModelCard, weights: NetworkWeights) -> Self {
+    /// A model without a fluctuation part (the card's `fluctuation` is cleared to match).
+    pub fn new(mut card: ModelCard, weights: NetworkWeights) -> Self {
         let net = ControlNet::new(&weights);
-        Model { card, weights, net }
+        card.fluctuation = None;
+        Model { card, weights, net, fluctuation: None }
+    }
+
+    /// This model with `fluctuation` as its sampled part (recorded in the card).
+    pub fn with_fluctuation(mut self, fluctuation: Option<Fluctuation>) -> Self {
+        self.card.fluctuation = fluctuation.as_ref().map(|f| f.shape);
+        self.fluctuation = fluctuation;
+        self
+    }
+
+    /// The outputs a fluctuation model moves: all of them (level, harmonic and noise envelopes).
+    pub fn fluctuation_width(card: &ModelCard) -> usize {
+        card.network.outputs
+    }
+
+    /// Every tensor a file with this card holds: the network's, then the fluctuation model's.
+    pub fn expected_tensors(card: &ModelCard) -> Vec<(&'static str, Vec<usize>)> {
+        let mut all = expected_tensors(&card.network);
+        if let Some(shape) = &card.fluctuation {
+            all.extend(fluctuation::expected_tensors(
+                shape,
+                card.articulations.len(),
+                card.layer_dynamics.len().max(1),
+                Self::fluctuation_width(card),
+            ));
+        }
+        all
     }
 
     /// A model that plays nothing audible (every output at the voice's floor, about -260 dBFS),
@@ -120,13 +152,13 @@ impl Model {
             .ok_or_else(|| ModelError::MissingCard { path: path() })?;
         let card = parse_card(card_json, origin)?;
 
-        let expected = expected_tensors(&card.network);
+        let expected = Model::expected_tensors(&card);
         for name in tensors.names() {
             if !expected.iter().any(|(n, _)| *n == name) {
                 return Err(ModelError::UnexpectedTensor { path: path(), name: name.to_string() });
             }
         }
-        let mut data = Vec::with_capacity(expected.len());
+        let mut data: Vec<Vec<f32>> = Vec::with_capacity(expected.len());
         for (name, dims) in expected {
             let view =
                 tensors.tensor(name).map_err(|_| ModelError::MissingTensor { path: path(), name: name.to_string() })?;
@@ -160,14 +192,40 @@ impl Model {
             }
             data.push(values);
         }
-        Ok(Model::new(card.clone(), NetworkWeights { shape: card.network, tensors: data }))
+        let network_tensors = expected_tensors(&card.network).len();
+        let fluct_data = data.split_off(network_tensors);
+        let fluctuation = match card.fluctuation {
+            None => None,
+            Some(shape) => {
+                let [a, b, c, d]: [Vec<f32>; 4] =
+                    fluct_data.try_into().map_err(|_| ModelError::BadCard { path: path(), reason: "fluctuation tensors".into() })?;
+                Some(
+                    Fluctuation::from_tensors(
+                        shape,
+                        card.articulations.len(),
+                        card.layer_dynamics.len(),
+                        Model::fluctuation_width(&card),
+                        [a, b, c, d],
+                    )
+                    .map_err(|reason| ModelError::BadCard { path: path(), reason })?,
+                )
+            }
+        };
+        Ok(Model::new(card.clone(), NetworkWeights { shape: card.network, tensors: data }).with_fluctuation(fluctuation))
     }
 
     /// Serialises to safetensors bytes with the card in the header.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let names = expected_tensors(&self.card.network);
-        let bytes: Vec<Vec<u8>> =
-            self.weights.tensors.iter().map(|t| t.iter().flat_map(|v| v.to_le_bytes()).collect()).collect();
+        let names = Model::expected_tensors(&self.card);
+        let fluct: Vec<&[f32]> = self.fluctuation.iter().flat_map(|f| f.tensors()).collect();
+        let bytes: Vec<Vec<u8>> = self
+            .weights
+            .tensors
+            .iter()
+            .map(|t| t.as_slice())
+            .chain(fluct)
+            .map(|t| t.iter().flat_map(|v| v.to_le_bytes()).collect())
+            .collect();
         let views: Vec<(String, safetensors::tensor::TensorView)> = names
             .iter()
             .zip(&bytes)

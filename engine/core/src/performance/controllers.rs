@@ -19,6 +19,8 @@ pub struct Controllers {
     pub bend: f32,
     pub sustain: bool,
     pub articulation: Articulation,
+    /// Variation from its controller once one has arrived (else the settings' value).
+    pub variation: Option<f32>,
 }
 
 /// What a MIDI message asks the synthesizer to do.
@@ -42,6 +44,7 @@ impl Controllers {
             bend: 0.0,
             sustain: false,
             articulation: settings.articulation,
+            variation: None,
         }
     }
 
@@ -100,6 +103,9 @@ impl Controllers {
         }
         if cc == map.vibrato_rate {
             self.vibrato_rate = value as f32;
+        }
+        if cc == map.variation {
+            self.variation = Some(PerformanceSettings::variation_from_cc(value as f32));
         }
         if cc == map.articulation {
             if let Some(&(_, a)) = s.uacc.iter().find(|(u, _)| *u == value) {

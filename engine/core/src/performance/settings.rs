@@ -20,11 +20,27 @@ pub struct CcMap {
     pub vibrato_rate: u8,
     pub articulation: u8,
     pub sustain: u8,
+    /// Variation (see [`PerformanceSettings::variation`]): value 64 plays as recorded, 0 the
+    /// averaged note, 127 about twice the recordings' fluctuation.
+    #[serde(default = "default_variation_cc")]
+    pub variation: u8,
+}
+
+fn default_variation_cc() -> u8 {
+    CcMap::default().variation
 }
 
 impl Default for CcMap {
     fn default() -> Self {
-        CcMap { dynamic: 1, expression: 11, vibrato_depth: 21, vibrato_rate: 20, articulation: 32, sustain: 64 }
+        CcMap {
+            dynamic: 1,
+            expression: 11,
+            vibrato_depth: 21,
+            vibrato_rate: 20,
+            articulation: 32,
+            sustain: 64,
+            variation: 22,
+        }
     }
 }
 
@@ -55,6 +71,18 @@ pub struct PerformanceSettings {
     /// Time constant of controller smoothing (no zipper noise, still playable).
     pub smoothing_seconds: f32,
     pub articulation: Articulation,
+    /// How much of the recordings' note-to-note and within-note fluctuation is played: 0 is the
+    /// network's averaged note (every repetition identical), 1 as recorded, more exaggerates.
+    #[serde(default = "default_variation")]
+    pub variation: f32,
+    /// Seed of the takes: with the same seed the same input plays the same takes (renders are
+    /// reproducible); another seed plays other takes.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn default_variation() -> f32 {
+    1.0
 }
 
 impl Default for PerformanceSettings {
@@ -76,6 +104,8 @@ impl Default for PerformanceSettings {
             max_vibrato_cents: 40.0,
             smoothing_seconds: 0.02,
             articulation: Articulation::Sustain,
+            variation: default_variation(),
+            seed: 0,
         }
     }
 }
@@ -95,6 +125,17 @@ impl PerformanceSettings {
     pub fn vibrato_rate_cc(hz: f32) -> f32 {
         let (lo, hi) = Self::VIBRATO_RATE_RANGE_HZ;
         ((hz - lo) / (hi - lo) * 127.0).clamp(0.0, 127.0)
+    }
+
+    /// Variation for a controller value: 64 is 1 (as recorded), 0 is 0, 127 is 2 (the CC's
+    /// scale; [`Self::variation_cc`] is its inverse).
+    pub fn variation_from_cc(value: f32) -> f32 {
+        (value.clamp(0.0, 127.0) / 63.5).min(2.0)
+    }
+
+    /// The controller value (0..127, fractional) for a variation.
+    pub fn variation_cc(variation: f32) -> f32 {
+        (variation * 63.5).clamp(0.0, 127.0)
     }
 
     /// Level in dB below ff for a dynamic in 0..1 (linear in dB).

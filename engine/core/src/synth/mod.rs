@@ -92,7 +92,8 @@ impl Synth {
         let scratch = TableScratch::new(&plans);
         let max_voices = polyphony(&settings);
         let voices = (0..voice_slots_for(&settings)).map(|_| Voice::new(&model)).collect();
-        let noise = NoiseGenerator::new(sample_rate, &model.card.noise_bands);
+        let mut noise = NoiseGenerator::new(sample_rate, &model.card.noise_bands);
+        noise.reset(settings.seed);
         Synth {
             controllers: Controllers::new(&settings),
             settings: PerformanceSettings { max_voices, ..settings },
@@ -146,7 +147,7 @@ impl Synth {
         }
         std::mem::swap(&mut self.model, &mut prepared.model);
         std::mem::swap(&mut self.noise, &mut prepared.noise);
-        self.noise.reset();
+        self.noise.reset(self.settings.seed);
         prepared
     }
 
@@ -168,7 +169,7 @@ impl Synth {
             v.kill();
         }
         self.controllers = Controllers::new(&self.settings);
-        self.noise.reset();
+        self.noise.reset(self.settings.seed);
         self.held_len = 0;
         self.note_counter = 0;
     }

@@ -80,11 +80,13 @@ impl NoiseGenerator {
         }
     }
 
-    pub fn reset(&mut self) {
+    /// Silences the generator and restarts its phases from `seed` (the render's take seed:
+    /// another seed is other bow noise; seed 0 is the generator's historical sequence).
+    pub fn reset(&mut self, seed: u64) {
         self.ring.fill(0.0);
         self.pos = 0;
         self.until_frame = 0;
-        self.rng = XorShift32::new(NOISE_SEED);
+        self.rng = XorShift32::new(NOISE_SEED ^ (seed as u32) ^ ((seed >> 32) as u32).rotate_left(16));
         self.band_power.fill(0.0);
         self.silent_frames = 2;
     }

@@ -2,6 +2,7 @@
 
 use super::harmonic::{TablePlans, TableScratch, WaveTable};
 use crate::formulas;
+use crate::model::fluctuation::{take_seed, FluctuationState};
 use crate::model::{inputs, Model, NetState};
 use crate::performance::{pitch_to_hz, Controllers, PerformanceSettings, VoiceControls};
 
@@ -40,6 +41,8 @@ pub struct VoiceNet {
     outputs: Vec<f32>,
     /// Noise power spectral density per noise band for the current frame.
     pub noise_power: Vec<f32>,
+    /// The note's take: its sampled fluctuation (see [`crate::model::fluctuation`]).
+    pub fluctuation: FluctuationState,
 }
 
 impl VoiceNet {
@@ -50,6 +53,7 @@ impl VoiceNet {
             inputs: vec![0.0; shape.inputs],
             outputs: vec![0.0; shape.outputs],
             noise_power: vec![0.0; model.card.noise_bands.count],
+            fluctuation: FluctuationState::new(model.fluctuation.as_ref().map(|f| &f.shape)),
         }
     }
 }
@@ -146,6 +150,7 @@ impl Voice {
         self.sustained = false;
         self.controls = controls;
         self.net.state.reset();
+        self.net.fluctuation.reset();
         self.table_a.clear();
         self.table_b.clear();
         self.net.noise_power.fill(0.0);
@@ -281,6 +286,11 @@ impl Voice {
         let net = &mut self.net;
         inputs::encode(&vi, &mut net.inputs);
         ctx.model.net.step(&mut net.state, &net.inputs, &mut net.outputs);
+        if let Some(f) = &ctx.model.fluctuation {
+            let variation = ctx.controllers.variation.unwrap_or(ctx.settings.variation);
+            let seed = take_seed(ctx.settings.seed, self.order);
+            f.apply(&mut net.fluctuation, slot, vi.dynamic, &card.layer_dynamics, seed, variation, &mut net.outputs);
+        }
 
         // Release envelope: exponential, -60 dB after `release_seconds`.
         let mut release_db = 0.0;

@@ -41,6 +41,11 @@ pub struct HeldoutMetrics {
     pub layer_brightness_rising_rosin: usize,
     pub layer_brightness_agreeing: usize,
     pub per_articulation: BTreeMap<String, ArticulationMetrics>,
+    /// Statistics of life per long articulation ([`super::life`]): recording, Rosin, sampler.
+    pub life: BTreeMap<String, [super::life::LifeStats; 3]>,
+    /// Take-to-take distance per articulation with recorded takes: recordings' r1/r2, Rosin's
+    /// seed 1/2, their ratio.
+    pub takes: BTreeMap<String, [f32; 3]>,
     pub command: String,
 }
 
@@ -94,6 +99,12 @@ impl HeldoutMetrics {
             layer_brightness_rising_rosin: lb.rosin_rising,
             layer_brightness_agreeing: lb.agreeing,
             per_articulation: report.per_articulation.iter().map(|(a, s)| (a.name().to_string(), s.into())).collect(),
+            life: report.life.iter().map(|l| (l.articulation.name().to_string(), [l.recording, l.rosin, l.sampler])).collect(),
+            takes: report
+                .takes
+                .iter()
+                .map(|t| (t.articulation.name().to_string(), [t.recordings, t.rosin, t.rosin_over_recordings]))
+                .collect(),
             command: COMMAND.to_string(),
         }
     }
@@ -170,6 +181,9 @@ mod tests {
                 rosin_rising: 1,
                 agreeing: 1,
             },
+            life: Vec::new(),
+            takes: Vec::new(),
+            envelopes: Vec::new(),
         }
     }
 

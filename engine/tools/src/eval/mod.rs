@@ -5,6 +5,7 @@
 //! brightness follow CC1.
 
 pub mod cards;
+pub mod life;
 pub mod metrics;
 #[cfg(feature = "plot")]
 pub mod plots;
@@ -26,6 +27,9 @@ pub fn eval_settings() -> PerformanceSettings {
     PerformanceSettings { default_vibrato_depth: 0, ..Default::default() }
 }
 
+/// Takes of each long held-out note whose life statistics are averaged (see [`NoteResult::life`]).
+pub const LIFE_TAKES: u64 = 4;
+
 /// Renders one held note of `len` samples: CC1 and velocity both at the dynamic.
 pub fn render_note(
     model: &Arc<Model>,
@@ -35,7 +39,20 @@ pub fn render_note(
     sample_rate: u32,
     len: usize,
 ) -> Vec<f32> {
-    let settings = PerformanceSettings { articulation: art, ..eval_settings() };
+    render_take(model, key, dynamic, art, sample_rate, len, 0)
+}
+
+/// [`render_note`] as the take `seed` plays it.
+pub fn render_take(
+    model: &Arc<Model>,
+    key: u8,
+    dynamic: f32,
+    art: Articulation,
+    sample_rate: u32,
+    len: usize,
+    seed: u64,
+) -> Vec<f32> {
+    let settings = PerformanceSettings { articulation: art, seed, ..eval_settings() };
     let mut synth = Synth::new(model.clone(), settings, sample_rate as f32);
     let v = (dynamic * 127.0).round().clamp(1.0, 127.0) as u8;
     synth.handle_event(MidiEvent::ControlChange { cc: 1, value: v });
@@ -79,6 +96,29 @@ pub struct NoteResult {
     /// Mean |loudness contour difference| in dB after level alignment (envelope shape).
     pub loudness_shape_db: f32,
     pub sampler_loudness_shape_db: f32,
+    /// Life statistics of long notes ([`life`]): recording, Rosin, sampler.
+    pub life: Option<[life::LifeStats; 3]>,
+}
+
+/// Life statistics of one articulation's held-out long notes, averaged.
+#[derive(Debug, Clone, Serialize)]
+pub struct LifeSummary {
+    pub articulation: Articulation,
+    pub notes: usize,
+    pub recording: life::LifeStats,
+    pub rosin: life::LifeStats,
+    pub sampler: life::LifeStats,
+}
+
+/// Take-to-take distance: multi-scale spectral distance between the recordings' two takes of one
+/// key and layer, and between two of Rosin's takes (seeds 1 and 2) of the same note.
+#[derive(Debug, Clone, Serialize)]
+pub struct TakeSummary {
+    pub articulation: Articulation,
+    pub pairs: usize,
+    pub recordings: f32,
+    pub rosin: f32,
+    pub rosin_over_recordings: f32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -135,6 +175,11 @@ pub struct Report {
     pub per_articulation: Vec<(Articulation, Summary)>,
     pub dynamics: DynamicsSweep,
     pub layer_brightness: LayerBrightness,
+    pub life: Vec<LifeSummary>,
+    pub takes: Vec<TakeSummary>,
+    /// Level envelopes for the life picture: (panel title, named curves of (s, dB)).
+    #[serde(skip)]
+    pub envelopes: Vec<(String, Vec<(String, Vec<(f32, f32)>)>)>,
 }
 
 fn summarise(notes: &[&NoteResult]) -> Summary {
@@ -339,6 +384,14 @@ pub fn evaluate_note(
         recording_f0_spread_cents: own_median_hz(&rec_f0).and_then(|m| analysis::median_abs_cents(&rec_f0, m)),
         loudness_shape_db: metrics::loudness_shape_error(&rec.audio, &render, window),
         sampler_loudness_shape_db: metrics::loudness_shape_error(&rec.audio, &resampled, window),
+        life: rec.articulation.is_long().then(|| {
+            // One take's modulation spectrum is a single periodogram (±2-4 dB per band); the
+            // figure is the mean over several takes, as the recording's is over several notes.
+            let takes: Vec<life::LifeStats> = (1..=LIFE_TAKES)
+                .map(|seed| life::life_stats(&render_take(model, rec.key, dynamic, rec.articulation, sr, len, seed), sr))
+                .collect();
+            [life::life_stats(&rec.audio, sr), life::mean_stats(&takes), life::life_stats(&resampled, sr)]
+        }),
     };
     let audio = NoteAudio {
         recording: rec.audio.clone(),
@@ -445,7 +498,27 @@ pub fn evaluate(model: &Arc<Model>, instrument: &str, recordings: &[NoteRecordin
         })
         .collect();
     let overall = summarise(&notes.iter().collect::<Vec<_>>());
+    let life = Articulation::ALL
+        .iter()
+        .filter_map(|&a| {
+            let sel: Vec<&[life::LifeStats; 3]> =
+                notes.iter().filter(|n| n.articulation == a).filter_map(|n| n.life.as_ref()).collect();
+            let of = |i: usize| life::mean_stats(&sel.iter().map(|l| l[i]).collect::<Vec<_>>());
+            (!sel.is_empty()).then(|| LifeSummary {
+                articulation: a,
+                notes: sel.len(),
+                recording: of(0),
+                rosin: of(1),
+                sampler: of(2),
+            })
+        })
+        .collect();
+    let takes = take_distances(model, &held);
+    let envelopes = life_envelopes(model, &held, &trained);
     let report = Report {
+        envelopes,
+        life,
+        takes,
         model: model.card.name.clone(),
         instrument: instrument.to_string(),
         dynamics: dynamics_sweep(model, 44_100),
@@ -455,6 +528,109 @@ pub fn evaluate(model: &Arc<Model>, instrument: &str, recordings: &[NoteRecordin
         per_articulation,
     };
     (report, audio)
+}
+
+/// 10 ms RMS envelope in dB over the first `seconds`: (time, dB) points.
+fn envelope_db(x: &[f32], sr: u32, seconds: f32) -> Vec<(f32, f32)> {
+    let w = (sr / 100) as usize;
+    let n = (x.len() / w).min((seconds * 100.0) as usize);
+    (0..n).map(|i| (i as f32 * 0.01, metrics::db(metrics::rms(&x[i * w..(i + 1) * w])).max(-90.0))).collect()
+}
+
+/// The life picture's panels: a held-out sustain and tremolo (recording | Rosin | sampler) and
+/// two repetitions of a held-out short recorded in two takes (the recordings' takes | Rosin's
+/// takes 1 and 2 | the sampler, which plays its one sample twice).
+fn life_envelopes(
+    model: &Arc<Model>,
+    held: &[NoteRecording],
+    trained: &[&NoteRecording],
+) -> Vec<(String, Vec<(String, Vec<(f32, f32)>)>)> {
+    let sampler = |rec: &NoteRecording| {
+        let nearest = trained
+            .iter()
+            .filter(|t| t.articulation == rec.articulation)
+            .min_by_key(|t| ((t.key as i32 - rec.key as i32).abs(), (t.layer as i32 - rec.layer as i32).abs()))?;
+        let semitones = rec.key as f32 - nearest.key as f32 + 12.0 * (nearest.sample_rate as f32 / rec.sample_rate as f32).log2();
+        let need = (rec.audio.len() as f32 * (semitones / 12.0).exp2()) as usize + 8;
+        Some(metrics::repitch(&metrics::looped(&nearest.audio, nearest.loop_range, need), semitones, rec.audio.len()))
+    };
+    let mut panels = Vec::new();
+    for art in [Articulation::Sustain, Articulation::Tremolo] {
+        let Some(rec) = held.iter().find(|r| r.articulation == art) else { continue };
+        let (sr, len) = (rec.sample_rate, rec.audio.len());
+        let dynamic = dataset::layer_dynamic(rec.layer, rec.layer_count);
+        let label = format!("{art} key {} layer {}", rec.key, rec.layer);
+        let rosin = render_take(model, rec.key, dynamic, art, sr, len, 1);
+        let level = |x: &[f32]| metrics::match_rms(x, &rec.audio);
+        panels.push((format!("recording: {label}"), vec![("recording".into(), envelope_db(&rec.audio, sr, 3.0))]));
+        panels.push((format!("Rosin: {label}"), vec![("take 1".into(), envelope_db(&level(&rosin), sr, 3.0))]));
+        if let Some(s) = sampler(rec) {
+            panels.push((format!("sampler: {label}"), vec![("sampler".into(), envelope_db(&level(&s), sr, 3.0))]));
+        }
+    }
+    let shorts: Vec<&NoteRecording> = held.iter().filter(|r| r.articulation == Articulation::Short).collect();
+    let pair = shorts.iter().enumerate().find_map(|(i, a)| {
+        shorts[i + 1..].iter().find(|b| b.key == a.key && b.layer == a.layer).map(|b| (*a, *b))
+    });
+    if let Some((a, b)) = pair {
+        let (sr, len) = (a.sample_rate, a.audio.len().min(b.audio.len()));
+        let dynamic = dataset::layer_dynamic(a.layer, a.layer_count);
+        let label = format!("short key {} layer {}", a.key, a.layer);
+        let seconds = len as f32 / sr as f32;
+        let level = |x: &[f32]| metrics::match_rms(&x[..len], &a.audio[..len]);
+        panels.push((
+            format!("recordings' two takes: {label}"),
+            vec![("take r1".into(), envelope_db(&a.audio, sr, seconds)), ("take r2".into(), envelope_db(&level(&b.audio), sr, seconds))],
+        ));
+        let takes: Vec<(String, Vec<(f32, f32)>)> = [1, 2]
+            .iter()
+            .map(|&seed| {
+                let x = render_take(model, a.key, dynamic, Articulation::Short, sr, len, seed);
+                (format!("take {seed}"), envelope_db(&level(&x), sr, seconds))
+            })
+            .collect();
+        panels.push((format!("Rosin's takes 1 and 2: {label}"), takes));
+        if let Some(s) = sampler(a) {
+            let env = envelope_db(&level(&s), sr, seconds);
+            panels.push((format!("sampler, twice: {label}"), vec![("both".into(), env)]));
+        }
+    }
+    panels
+}
+
+/// [`TakeSummary`] per articulation over the held-out keys recorded in more than one take.
+pub fn take_distances(model: &Arc<Model>, held: &[NoteRecording]) -> Vec<TakeSummary> {
+    let mut out = Vec::new();
+    for a in Articulation::ALL {
+        let mine: Vec<&NoteRecording> = held.iter().filter(|r| r.articulation == a).collect();
+        let (mut recs, mut rosin) = (Vec::new(), Vec::new());
+        for (i, x) in mine.iter().enumerate() {
+            let Some(y) = mine[i + 1..].iter().find(|y| y.key == x.key && y.layer == x.layer) else { continue };
+            if mine[..i].iter().any(|z| z.key == x.key && z.layer == x.layer) {
+                continue;
+            }
+            let sr = x.sample_rate;
+            let len = x.audio.len().min(y.audio.len());
+            let (xa, ya) = (&x.audio[..len], metrics::match_rms(&y.audio[..len], &x.audio[..len]));
+            recs.push(metrics::multiscale_spectral_distance(xa, &ya, sr));
+            let dynamic = dataset::layer_dynamic(x.layer, x.layer_count);
+            let one = render_take(model, x.key, dynamic, a, sr, len, 1);
+            let two = metrics::match_rms(&render_take(model, x.key, dynamic, a, sr, len, 2), &one);
+            rosin.push(metrics::multiscale_spectral_distance(&one, &two, sr));
+        }
+        if recs.is_empty() {
+            continue;
+        }
+        let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+        out.push(TakeSummary {
+            articulation: a,
+            pairs: recs.len(),
+            recordings: mean(&recs),
+            rosin: mean(&rosin),
+            rosin_over_recordings: mean(&rosin) / mean(&recs),
+        });
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The PNG figures of `rosin eval`: spectrograms of one held-out note per articulation
-//! (recording | Rosin | sampler) and the CC1 sweep.
+//! (recording | Rosin | sampler), their level envelopes and two repeated shorts' takes (life),
+//! and the CC1 sweep.
 
 use super::{metrics, NoteAudio, Report};
 use rosin_core::articulation::Articulation;
@@ -37,6 +38,15 @@ pub fn write_plots(out: &Path, section: &str, report: &Report, audio: &[NoteAudi
         &panels,
         -90.0,
     )?;
+    if !report.envelopes.is_empty() {
+        crate::plot::curve_panels(
+            &out.join(format!("{section}-life.png")),
+            &format!("{section}: level envelopes of held-out notes - recording | Rosin | sampler"),
+            "s",
+            "dB (10 ms RMS)",
+            &report.envelopes,
+        )?;
+    }
     let d = &report.dynamics;
     let loud: Vec<(f32, f32)> = d.points.iter().map(|p| (p.0 as f32, p.1)).collect();
     let cent: Vec<(f32, f32)> = d.points.iter().map(|p| (p.0 as f32, p.2 / 100.0)).collect();

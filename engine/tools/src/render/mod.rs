@@ -135,7 +135,12 @@ fn pick_section(track: &MidiTrack, opts: &RenderOptions) -> Option<String> {
 
 /// Renders one track; `progress` counts rendered samples across threads.
 pub fn render_track(plan: &TrackPlan, end_sample: u64, opts: &RenderOptions, progress: &AtomicU64) -> Vec<f32> {
-    let mut synth = Synth::new(plan.model.clone(), opts.settings.clone(), opts.sample_rate as f32);
+    // Each track plays its own takes: two parts in unison are two players, not one copied.
+    let settings = PerformanceSettings {
+        seed: rosin_core::model::fluctuation::take_seed(opts.settings.seed, plan.track as u64),
+        ..opts.settings.clone()
+    };
+    let mut synth = Synth::new(plan.model.clone(), settings, opts.sample_rate as f32);
     let tail_limit = end_sample + (opts.max_tail_seconds * opts.sample_rate as f64) as u64;
     let block = opts.block_size.max(1);
     let mut audio: Vec<f32> = Vec::with_capacity(end_sample as usize + opts.sample_rate as usize);
