@@ -109,7 +109,10 @@ fn raw_residual(model: &Model, note: &PreparedNote) -> Option<RawResidual> {
             let c = card.harmonic_bands.centre(b);
             c >= 0.9 * f0 && c <= 8_000.0
         }))
-        .chain((0..card.noise_bands.count).map(|b| NOISE_JUDGED && (100.0..=16_000.0).contains(&card.noise_bands.centre(b))))
+        .chain(
+            (0..card.noise_bands.count)
+                .map(|b| NOISE_JUDGED && (100.0..=16_000.0).contains(&card.noise_bands.centre(b))),
+        )
         .collect();
     let loudest = (0..frames).map(|t| seq.targets[t * no]).fold(f32::MIN, f32::max);
     let start =
@@ -385,11 +388,18 @@ pub fn fit(model: &Model, notes: &[PreparedNote], cfg: FitConfig) -> Option<(Flu
         if c == 0 {
             return row[0] as f64;
         }
-        (0..nb).filter(|&i| r.mask[1 + i]).map(|i| basis[c * width + 1 + i] as f64 * (row[1 + i] - basis[1 + i] * row[0]) as f64).sum()
+        (0..nb)
+            .filter(|&i| r.mask[1 + i])
+            .map(|i| basis[c * width + 1 + i] as f64 * (row[1 + i] - basis[1 + i] * row[0]) as f64)
+            .sum()
     };
     let series: Vec<Vec<Vec<f64>>> = res
         .iter()
-        .map(|r| (0..k).map(|c| (0..r.frames).map(|t| project(r, &r.within[t * width..(t + 1) * width], c)).collect()).collect())
+        .map(|r| {
+            (0..k)
+                .map(|c| (0..r.frames).map(|t| project(r, &r.within[t * width..(t + 1) * width], c)).collect())
+                .collect()
+        })
         .collect();
     let means: Vec<Vec<f64>> = res.iter().map(|r| (0..k).map(|c| project(r, &r.mean, c)).collect()).collect();
 
@@ -401,10 +411,8 @@ pub fn fit(model: &Model, notes: &[PreparedNote], cfg: FitConfig) -> Option<(Flu
             total += energy;
             let recon: Vec<f64> =
                 (0..width).map(|i| (0..k).map(|c| s[c][t] * basis[c * width + i] as f64).sum::<f64>()).collect();
-            let err: f64 = (0..width)
-                .filter(|&i| r.mask[i])
-                .map(|i| (r.within[t * width + i] as f64 - recon[i]).powi(2))
-                .sum();
+            let err: f64 =
+                (0..width).filter(|&i| r.mask[i]).map(|i| (r.within[t * width + i] as f64 - recon[i]).powi(2)).sum();
             kept += energy - err;
         }
     }

@@ -151,7 +151,9 @@ impl Fluctuation {
     fn check(&self) -> Result<(), String> {
         let (k, p) = (self.shape.components, self.shape.order);
         if k == 0 || k > MAX_COMPONENTS || p == 0 || p > MAX_ORDER {
-            return Err(format!("fluctuation shape {k} components × order {p} is outside 1..={MAX_COMPONENTS} × 1..={MAX_ORDER}"));
+            return Err(format!(
+                "fluctuation shape {k} components × order {p} is outside 1..={MAX_COMPONENTS} × 1..={MAX_ORDER}"
+            ));
         }
         let sizes = [
             ("basis", self.basis.len(), k * self.width),
@@ -338,7 +340,8 @@ mod tests {
             x2 = x1;
             x1 = x;
         }
-        let r: Vec<f64> = (0..=4).map(|k| xs[k..].iter().zip(&xs).map(|(a, b)| a * b).sum::<f64>() / n as f64).collect();
+        let r: Vec<f64> =
+            (0..=4).map(|k| xs[k..].iter().zip(&xs).map(|(a, b)| a * b).sum::<f64>() / n as f64).collect();
         let (a, ratio) = levinson(&r, 4);
         assert!((a[0] - a1).abs() < 0.02 && (a[1] - a2).abs() < 0.02, "{a:?}");
         assert!(a[2].abs() < 0.02 && a[3].abs() < 0.02, "{a:?}");

@@ -197,8 +197,9 @@ impl Model {
         let fluctuation = match card.fluctuation {
             None => None,
             Some(shape) => {
-                let [a, b, c, d]: [Vec<f32>; 4] =
-                    fluct_data.try_into().map_err(|_| ModelError::BadCard { path: path(), reason: "fluctuation tensors".into() })?;
+                let [a, b, c, d]: [Vec<f32>; 4] = fluct_data
+                    .try_into()
+                    .map_err(|_| ModelError::BadCard { path: path(), reason: "fluctuation tensors".into() })?;
                 Some(
                     Fluctuation::from_tensors(
                         shape,
@@ -211,7 +212,8 @@ impl Model {
                 )
             }
         };
-        Ok(Model::new(card.clone(), NetworkWeights { shape: card.network, tensors: data }).with_fluctuation(fluctuation))
+        Ok(Model::new(card.clone(), NetworkWeights { shape: card.network, tensors: data })
+            .with_fluctuation(fluctuation))
     }
 
     /// Serialises to safetensors bytes with the card in the header.

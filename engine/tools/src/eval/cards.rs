@@ -99,7 +99,11 @@ impl HeldoutMetrics {
             layer_brightness_rising_rosin: lb.rosin_rising,
             layer_brightness_agreeing: lb.agreeing,
             per_articulation: report.per_articulation.iter().map(|(a, s)| (a.name().to_string(), s.into())).collect(),
-            life: report.life.iter().map(|l| (l.articulation.name().to_string(), [l.recording, l.rosin, l.sampler])).collect(),
+            life: report
+                .life
+                .iter()
+                .map(|l| (l.articulation.name().to_string(), [l.recording, l.rosin, l.sampler]))
+                .collect(),
             takes: report
                 .takes
                 .iter()

@@ -105,8 +105,7 @@ pub fn life_stats(audio: &[f32], sr: u32) -> LifeStats {
     let grid: Vec<f32> = (0..=240).map(|i| 2.0 + 30.0 * i as f32 / 240.0).collect();
     let power = modulation_power(&rms, &grid);
     let band = |lo: f32, hi: f32| {
-        let sel: Vec<f64> =
-            grid.iter().zip(&power).filter(|(f, _)| **f >= lo && **f < hi).map(|(_, p)| *p).collect();
+        let sel: Vec<f64> = grid.iter().zip(&power).filter(|(f, _)| **f >= lo && **f < hi).map(|(_, p)| *p).collect();
         (10.0 * (sel.iter().sum::<f64>() / sel.len().max(1) as f64).max(1e-20).log10()) as f32
     };
     let mut modulation_db = [0.0; 4];

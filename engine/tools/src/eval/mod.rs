@@ -388,7 +388,9 @@ pub fn evaluate_note(
             // One take's modulation spectrum is a single periodogram (±2-4 dB per band); the
             // figure is the mean over several takes, as the recording's is over several notes.
             let takes: Vec<life::LifeStats> = (1..=LIFE_TAKES)
-                .map(|seed| life::life_stats(&render_take(model, rec.key, dynamic, rec.articulation, sr, len, seed), sr))
+                .map(|seed| {
+                    life::life_stats(&render_take(model, rec.key, dynamic, rec.articulation, sr, len, seed), sr)
+                })
                 .collect();
             [life::life_stats(&rec.audio, sr), life::mean_stats(&takes), life::life_stats(&resampled, sr)]
         }),
@@ -550,7 +552,8 @@ fn life_envelopes(
             .iter()
             .filter(|t| t.articulation == rec.articulation)
             .min_by_key(|t| ((t.key as i32 - rec.key as i32).abs(), (t.layer as i32 - rec.layer as i32).abs()))?;
-        let semitones = rec.key as f32 - nearest.key as f32 + 12.0 * (nearest.sample_rate as f32 / rec.sample_rate as f32).log2();
+        let semitones =
+            rec.key as f32 - nearest.key as f32 + 12.0 * (nearest.sample_rate as f32 / rec.sample_rate as f32).log2();
         let need = (rec.audio.len() as f32 * (semitones / 12.0).exp2()) as usize + 8;
         Some(metrics::repitch(&metrics::looped(&nearest.audio, nearest.loop_range, need), semitones, rec.audio.len()))
     };
@@ -569,9 +572,10 @@ fn life_envelopes(
         }
     }
     let shorts: Vec<&NoteRecording> = held.iter().filter(|r| r.articulation == Articulation::Short).collect();
-    let pair = shorts.iter().enumerate().find_map(|(i, a)| {
-        shorts[i + 1..].iter().find(|b| b.key == a.key && b.layer == a.layer).map(|b| (*a, *b))
-    });
+    let pair = shorts
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| shorts[i + 1..].iter().find(|b| b.key == a.key && b.layer == a.layer).map(|b| (*a, *b)));
     if let Some((a, b)) = pair {
         let (sr, len) = (a.sample_rate, a.audio.len().min(b.audio.len()));
         let dynamic = dataset::layer_dynamic(a.layer, a.layer_count);
@@ -580,7 +584,10 @@ fn life_envelopes(
         let level = |x: &[f32]| metrics::match_rms(&x[..len], &a.audio[..len]);
         panels.push((
             format!("recordings' two takes: {label}"),
-            vec![("take r1".into(), envelope_db(&a.audio, sr, seconds)), ("take r2".into(), envelope_db(&level(&b.audio), sr, seconds))],
+            vec![
+                ("take r1".into(), envelope_db(&a.audio, sr, seconds)),
+                ("take r2".into(), envelope_db(&level(&b.audio), sr, seconds)),
+            ],
         ));
         let takes: Vec<(String, Vec<(f32, f32)>)> = [1, 2]
             .iter()
