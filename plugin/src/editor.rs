@@ -83,7 +83,7 @@ fn draw_inner(app: &mut RosinApp, ui: &mut egui::Ui, setter: &ParamSetter) {
         let uacc: Vec<String> = Articulation::ALL.iter().map(|a| a.default_uacc().to_string()).collect();
         let programs = Articulation::ALL.map(Articulation::default_program);
         ui.small(format!(
-            "Keyswitches {} from {}; CC{} (UACC) {}; program {}-{}",
+            "Keyswitches {} from {}; CC{} (UACC) {}; program {}-{}, GM 40-43/48/49 arco, 44 trem., 45 pizz.",
             if p.keyswitches.value() { "on" } else { "off" },
             note_name(base),
             p.cc_articulation.value(),

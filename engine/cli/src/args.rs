@@ -4,6 +4,8 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use rosin_core::performance::{PerformanceSettings, VoiceMode};
 use rosin_tools::dataset::DEFAULT_SF2;
+use rosin_tools::render::articulations::AutoShort;
+use rosin_tools::render::gain::GainMode;
 use rosin_tools::render::{RenderOptions, SampleFormat};
 use std::path::PathBuf;
 
@@ -89,9 +91,40 @@ pub(crate) struct RenderArgs {
     /// Seed of the takes: the same seed renders the same file; another seed, other takes.
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
+    /// The controller that carries dynamics in every track (default, per track: CC1 if
+    /// present, else CC2, CC11 or CC7 if the track moves it, else velocity).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=127))]
+    pub(crate) dynamic_cc: Option<u8>,
+    /// In tracks where the file chooses no articulation, notes shorter than SECONDS that are
+    /// followed by a gap play "short" (default 0.25 s when given without a value).
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "0.25", value_parser = parse_auto_short)]
+    pub(crate) auto_articulation: Option<f64>,
+    /// A fixed gain in dB for every stem and the mix, instead of lowering the render so its
+    /// loudest sample is at -1 dBFS.
+    #[arg(long, value_name = "DB", allow_hyphen_values = true, conflicts_with = "no_normalize", value_parser = parse_gain)]
+    pub(crate) gain: Option<f32>,
+    /// Write the stems at the level they were rendered (0 dB), even if they clip.
+    #[arg(long)]
+    pub(crate) no_normalize: bool,
     /// No progress bar.
     #[arg(short, long)]
     pub(crate) quiet: bool,
+}
+
+fn parse_auto_short(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("\"{s}\" is not a number of seconds"))?;
+    if !(0.01..=2.0).contains(&v) {
+        return Err(format!("{v} s is outside 0.01..2 s"));
+    }
+    Ok(v)
+}
+
+fn parse_gain(s: &str) -> Result<f32, String> {
+    let v: f32 = s.trim_end_matches("dB").trim().parse().map_err(|_| format!("\"{s}\" is not a gain in dB"))?;
+    if !(-60.0..=24.0).contains(&v) {
+        return Err(format!("{v} dB is outside -60..24 dB"));
+    }
+    Ok(v)
 }
 
 fn parse_variation(s: &str) -> Result<f32, String> {
@@ -290,6 +323,13 @@ impl RenderArgs {
             },
             track_sections: self.sections.clone(),
             default_section: self.default_section.clone(),
+            dynamic_cc: self.dynamic_cc,
+            auto_short: self.auto_articulation.map(|max_seconds| AutoShort { max_seconds, ..Default::default() }),
+            gain: match (self.gain, self.no_normalize) {
+                (Some(db), _) => GainMode::Fixed { db },
+                (None, true) => GainMode::Fixed { db: 0.0 },
+                (None, false) => GainMode::Normalize,
+            },
             ..Default::default()
         }
     }

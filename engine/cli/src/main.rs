@@ -105,31 +105,10 @@ fn render_cmd(a: RenderArgs) -> Result<(), AnyError> {
     bar.finish_and_clear();
 
     let audio_seconds = stems.first().map(|s| s.audio.len()).unwrap_or(0) as f64 / opts.sample_rate as f64;
-    for stem in &stems {
-        let path = out_dir.join(format!("{}.wav", render::file_stem_for(stem.track, &stem.name)));
-        let clipped = render::write_wav(&path, &stem.audio, opts.sample_rate, opts.format)?;
-        let peak = stem.audio.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-        println!(
-            "{}  track {} \"{}\" -> {} (peak {:.1} dBFS{})",
-            path.display(),
-            stem.track,
-            stem.name,
-            stem.model.card.name,
-            20.0 * peak.max(1e-9).log10(),
-            if clipped > 0 { format!(", {clipped} samples clipped") } else { String::new() }
-        );
-    }
-    if opts.write_mix {
-        let path = out_dir.join("mix.wav");
-        let mix = render::mix(&stems);
-        let clipped = render::write_wav(&path, &mix, opts.sample_rate, opts.format)?;
-        println!(
-            "{}  mix of {} stems{}",
-            path.display(),
-            stems.len(),
-            if clipped > 0 { format!(" ({clipped} samples clipped)") } else { String::new() }
-        );
-    }
+    let mut stems = stems;
+    let report = render::output::write_render(&a.midi, &plans, &mut stems, &opts, &out_dir)?;
+    println!("{}", report.summary());
+    println!("{}  what was chosen and why", out_dir.join(render::report::REPORT_FILE).display());
     println!(
         "rendered {:.1} s of audio x {} tracks in {:.2} s ({:.0}x real time)",
         audio_seconds,

@@ -48,7 +48,10 @@ fn render_writes_one_stem_per_track_and_a_mix_deterministically() {
     };
     let a = run("a", &[]);
     let names: Vec<String> = a.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    assert_eq!(names, ["01-Violins.wav", "02-Violas.wav", "03-Celli.wav", "04-Basses.wav", "mix.wav"]);
+    assert_eq!(
+        names,
+        ["01-Violins.wav", "02-Violas.wav", "03-Celli.wav", "04-Basses.wav", "mix.wav", "render-report.json"]
+    );
     let b = run("b", &["--block-size", "37"]);
     for (x, y) in a.iter().zip(&b) {
         assert!(
@@ -61,8 +64,22 @@ fn render_writes_one_stem_per_track_and_a_mix_deterministically() {
     assert_eq!(r.spec().sample_rate, 48_000);
     assert_eq!(r.spec().bits_per_sample, 24);
     assert!(r.duration() as f64 / 48_000.0 > 37.0);
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&a[5]).unwrap()).unwrap();
+    assert_eq!(report["tracks"].as_array().unwrap().len(), 4);
+    assert!(report["gain_db"].as_f64().unwrap() <= 0.0);
     let f = run("f", &["--format", "float32", "--sample-rate", "96000", "--no-mix"]);
-    assert_eq!(f.len(), 4);
+    assert_eq!(f.len(), 5);
+    // --no-mix does not change the stems' gain (it is chosen with the mix either way).
+    let g = run("g", &["--format", "float32", "--sample-rate", "96000"]);
+    assert!(std::fs::read(&f[0]).unwrap() == std::fs::read(&g[0]).unwrap());
+    // A fixed gain is applied and reported.
+    let q = run("q", &["--gain", "-12", "--auto-articulation", "--dynamic-cc", "1"]);
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&q[5]).unwrap()).unwrap();
+    assert!((report["gain_db"].as_f64().unwrap() + 12.0).abs() < 1e-3, "{report}");
+    assert_eq!(report["tracks"][0]["dynamic_source"]["why"], "flag");
+    let n = run("n", &["--no-normalize"]);
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&n[5]).unwrap()).unwrap();
+    assert_eq!(report["gain_db"].as_f64().unwrap(), 0.0);
     let r = hound::WavReader::open(&f[0]).unwrap();
     assert_eq!((r.spec().sample_rate, r.spec().sample_format), (96_000, hound::SampleFormat::Float));
     std::fs::remove_dir_all(&dir).ok();
@@ -77,6 +94,27 @@ fn bad_midi_and_model_files_fail_with_a_message_naming_them() {
     let out = rosin().arg("render").arg(&bad_midi).args(&models).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("broken.mid"));
+
+    // A well-formed file with no notes: a clear error naming it.
+    let empty = dir.join("no-notes.mid");
+    std::fs::write(
+        &empty,
+        b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0MTrk\x00\x00\x00\x08\x00\xb0\x01\x40\x00\xff\x2f\x00",
+    )
+    .unwrap();
+    let out = rosin().arg("render").arg(&empty).args(&models).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no-notes.mid") && err.contains("no notes"), "{err}");
+    for bad in [
+        &["--gain", "100"][..],
+        &["--dynamic-cc", "200"],
+        &["--auto-articulation", "5"],
+        &["--gain", "-3", "--no-normalize"],
+    ] {
+        let out = rosin().arg("render").arg(demo_midi()).args(bad).args(&models).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?} should be refused");
+    }
 
     let missing = rosin().args(["render", "/no/such/file.mid"]).args(&models).output().unwrap();
     assert_eq!(missing.status.code(), Some(1));

@@ -57,6 +57,27 @@ impl Articulation {
         self.index() as u8
     }
 
+    /// General MIDI string programs and what they play: notation programs (MuseScore,
+    /// Sibelius, Finale, Dorico) switch articulations in exported MIDI with these. 40 violin,
+    /// 41 viola, 42 cello, 43 contrabass, 48/49 string ensembles play arco; 44 is "tremolo
+    /// strings", 45 "pizzicato strings". They do not overlap [`Articulation::default_program`].
+    pub const GM_PROGRAMS: [(u8, Articulation); 8] = [
+        (40, Articulation::Sustain),
+        (41, Articulation::Sustain),
+        (42, Articulation::Sustain),
+        (43, Articulation::Sustain),
+        (44, Articulation::Tremolo),
+        (45, Articulation::Pizzicato),
+        (48, Articulation::Sustain),
+        (49, Articulation::Sustain),
+    ];
+
+    /// Every program change that selects an articulation by default: 0–3 (one per
+    /// articulation) and the General MIDI string programs.
+    pub fn default_programs() -> Vec<(u8, Articulation)> {
+        Self::ALL.iter().map(|a| (a.default_program(), *a)).chain(Self::GM_PROGRAMS).collect()
+    }
+
     pub fn from_name(s: &str) -> Option<Self> {
         let s = s.to_ascii_lowercase();
         Self::ALL.into_iter().find(|a| a.name() == s)

@@ -30,6 +30,12 @@ fn default_variation_cc() -> u8 {
     CcMap::default().variation
 }
 
+impl CcMap {
+    /// A controller number no MIDI message carries (they are 0..=127): a role mapped to it is
+    /// off (say, expression when CC11 already drives the dynamic).
+    pub const NONE: u8 = 255;
+}
+
 impl Default for CcMap {
     fn default() -> Self {
         CcMap {
@@ -92,7 +98,7 @@ impl Default for PerformanceSettings {
             keyswitch_base: 12,
             keyswitches_enabled: true,
             uacc: Articulation::ALL.iter().map(|a| (a.default_uacc(), *a)).collect(),
-            programs: Articulation::ALL.iter().map(|a| (a.default_program(), *a)).collect(),
+            programs: Articulation::default_programs(),
             bend_range_semitones: 2.0,
             voice_mode: VoiceMode::Poly,
             glide_seconds: 0.08,

@@ -79,6 +79,9 @@ pub struct Synth {
     sample_rate_int: u64,
     limit_hz: f32,
     note_counter: u64,
+    /// Notes started per articulation (in [`crate::Articulation::ALL`] order) since construction or
+    /// reset: the engine's own record of what it played, for render reports and tests.
+    notes_played: [u64; 4],
     /// Keys held down, in order (monophonic legato returns to the previous one).
     held: [u8; 128],
     held_len: usize,
@@ -105,6 +108,7 @@ impl Synth {
             sample_rate_int: sample_rate.round() as u64,
             limit_hz: crate::formulas::band_limit_hz(sample_rate),
             note_counter: 0,
+            notes_played: [0; 4],
             held: [0; 128],
             held_len: 0,
             model,
@@ -172,6 +176,13 @@ impl Synth {
         self.noise.reset(self.settings.seed);
         self.held_len = 0;
         self.note_counter = 0;
+        self.notes_played = [0; 4];
+    }
+
+    /// How many notes each articulation played (in [`crate::Articulation::ALL`] order; legato
+    /// transitions count as notes), since construction or the last [`Synth::reset`].
+    pub fn notes_played(&self) -> [u64; 4] {
+        self.notes_played
     }
 
     /// Voices currently sounding (playing, releasing or fading after a steal).
@@ -229,6 +240,7 @@ impl Synth {
 
     fn note_on(&mut self, key: u8, velocity: u8, articulation: crate::articulation::Articulation) {
         self.push_held(key);
+        self.notes_played[articulation.index()] += 1;
         let frame_seconds = 1.0 / self.model.card.control_rate_hz;
         if self.settings.voice_mode == VoiceMode::MonoLegato {
             // Legato: a held note (same articulation family) glides to the new key.

@@ -81,7 +81,7 @@ pub fn offline_render(midi: &Path, sample_rate: u32) -> Result<OfflineRender, Be
     let end = song.duration_samples(options.sample_rate);
     let mut len = 0;
     for p in &plans {
-        len = len.max(render::render_track(p, end, &options, &progress).len());
+        len = len.max(render::render_track(p, end, &options, &progress).0.len());
     }
     let cpu = thread_cpu_seconds() - cpu0;
     let wall = wall.elapsed().as_secs_f64();
@@ -112,7 +112,7 @@ pub struct SamplerFigures {
 /// Runs FluidSynth on the notes of `render` from `soundfont`, writing its files into `dir`.
 pub fn sampler_figures(render: &OfflineRender, soundfont: &Path, dir: &Path) -> Result<SamplerFigures, String> {
     let o = &render.options;
-    let c = compare_with_fluidsynth(&render.plans, &o.settings, o.sample_rate, soundfont, dir)?;
+    let c = compare_with_fluidsynth(&render.plans, o.sample_rate, soundfont, dir)?;
     Ok(sampler_ratios(c, render.speed.cpu_seconds, dir))
 }
 

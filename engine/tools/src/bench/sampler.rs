@@ -23,7 +23,7 @@ use midly::{Format, Header, MetaMessage, MidiMessage, Smf, Timing, TrackEvent, T
 use crate::render::TrackPlan;
 use rosin_core::articulation::Articulation;
 use rosin_core::performance::controllers::{Action, Controllers};
-use rosin_core::performance::{MidiEvent, PerformanceSettings};
+use rosin_core::performance::MidiEvent;
 
 /// MuseScore_General's bank for a section's VSCO2 presets (found by listing the presets).
 pub fn vsco_bank(section: &str) -> Option<u8> {
@@ -54,12 +54,7 @@ const TICKS_PER_SECOND: f64 = 1920.0;
 /// Translates planned tracks (events at `sample_rate`) into a type-1 General-MIDI file for the
 /// VSCO2 presets. With `notes == false` the file keeps only the set-up messages, for timing the
 /// sampler's start-up alone.
-pub fn sampler_midi(
-    plans: &[TrackPlan],
-    settings: &PerformanceSettings,
-    sample_rate: u32,
-    notes: bool,
-) -> Result<Vec<u8>, String> {
+pub fn sampler_midi(plans: &[TrackPlan], sample_rate: u32, notes: bool) -> Result<Vec<u8>, String> {
     let mut tracks: Vec<Vec<TrackEvent<'static>>> = vec![vec![TrackEvent {
         delta: u28::new(0),
         kind: TrackEventKind::Meta(MetaMessage::Tempo(u24::new(500_000))),
@@ -71,6 +66,8 @@ pub fn sampler_midi(
             format!("track {} ({}): no VSCO2 preset for section {}", plan.track, plan.name, plan.section)
         })?;
         let ch = u4::new(channel);
+        // The track's own settings: its dynamics controller may not be CC1.
+        let settings = &plan.settings;
         let mut timed: Vec<(u64, MidiMessage)> =
             vec![(0, MidiMessage::Controller { controller: u7::new(0), value: u7::new(bank) })];
         let mut controllers = Controllers::new(settings);
@@ -240,7 +237,6 @@ pub fn fluidsynth_version() -> String {
 /// Writes both MIDI files into `dir` and times FluidSynth on them.
 pub fn compare_with_fluidsynth(
     plans: &[TrackPlan],
-    settings: &PerformanceSettings,
     sample_rate: u32,
     soundfont: &Path,
     dir: &Path,
@@ -251,8 +247,8 @@ pub fn compare_with_fluidsynth(
         std::fs::write(&p, bytes).map_err(|e| format!("{}: {e}", p.display()))?;
         Ok(p)
     };
-    let full = write("sampler.mid", sampler_midi(plans, settings, sample_rate, true)?)?;
-    let empty = write("sampler-no-notes.mid", sampler_midi(plans, settings, sample_rate, false)?)?;
+    let full = write("sampler.mid", sampler_midi(plans, sample_rate, true)?)?;
+    let empty = write("sampler-no-notes.mid", sampler_midi(plans, sample_rate, false)?)?;
     // Start-up first, so the SoundFont is in the page cache for both runs.
     let _warm = run_fluidsynth(soundfont, &empty, 1, &dir.join("sampler-no-notes.wav"), sample_rate)?;
     let start_up_only = run_fluidsynth(soundfont, &empty, 1, &dir.join("sampler-no-notes.wav"), sample_rate)?;
@@ -272,6 +268,7 @@ pub fn compare_with_fluidsynth(
 mod tests {
     use super::*;
     use rosin_core::model::fixture::fixed_spectrum_model;
+    use rosin_core::performance::PerformanceSettings;
     use std::sync::Arc;
 
     #[test]
@@ -279,12 +276,12 @@ mod tests {
         let model = Arc::new(fixed_spectrum_model(4, 8, 8, 1));
         let s = PerformanceSettings::default();
         let ev = |t: u64, e: MidiEvent| (t, e);
-        let plan = TrackPlan {
-            track: 1,
-            name: "Celli".into(),
-            section: "celli".into(),
+        let plan = TrackPlan::from_events(
+            1,
+            "Celli",
+            "celli",
             model,
-            events: vec![
+            vec![
                 ev(0, MidiEvent::NoteOn { key: 15, velocity: 100 }), // keyswitch: pizzicato
                 ev(0, MidiEvent::ControlChange { cc: 1, value: 90 }),
                 ev(4800, MidiEvent::NoteOn { key: 48, velocity: 80 }),
@@ -293,8 +290,9 @@ mod tests {
                 ev(14400, MidiEvent::NoteOn { key: 50, velocity: 70 }),
                 ev(19200, MidiEvent::NoteOff { key: 50, velocity: 0 }),
             ],
-        };
-        let bytes = sampler_midi(&[plan], &s, 48_000, true).unwrap();
+            &s,
+        );
+        let bytes = sampler_midi(&[plan], 48_000, true).unwrap();
         let smf = Smf::parse(&bytes).unwrap();
         let mut seen = Vec::new();
         let mut tick = 0u32;
@@ -315,14 +313,7 @@ mod tests {
         assert_eq!(seen.len(), 8, "keyswitch notes and CC32 are not sent: {seen:?}");
 
         let silent = sampler_midi(
-            &[TrackPlan {
-                track: 1,
-                name: "x".into(),
-                section: "violins".into(),
-                model: Arc::new(fixed_spectrum_model(4, 8, 8, 1)),
-                events: vec![],
-            }],
-            &s,
+            &[TrackPlan::from_events(1, "x", "violins", Arc::new(fixed_spectrum_model(4, 8, 8, 1)), vec![], &s)],
             48_000,
             false,
         )

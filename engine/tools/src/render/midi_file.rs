@@ -23,8 +23,10 @@
 //!   ignored.
 //! - **Events.** Note on/off, control change, program change and pitch bend become
 //!   [`MidiEvent`]s through [`MidiEvent::from_bytes`], so a note-on with velocity 0 is a note-off
-//!   exactly as in the live path. Aftertouch, sysex, escapes and meta events other than tempo,
-//!   track name, instrument name and end of track are ignored. Events after an end-of-track meta
+//!   exactly as in the live path. Text, marker and cue-point meta events are kept as
+//!   [`MidiTrack::texts`] (notation programs write playing techniques such as "pizz." in them;
+//!   in a split type-0 file every part gets them). Aftertouch, sysex, escapes and other meta
+//!   events are ignored. Events after an end-of-track meta
 //!   event are ignored. Events keep file order; within a track, events at the same tick stay in the
 //!   order the file gives them.
 //! - **Names.** The first TrackName / InstrumentName meta event of a track, decoded as UTF-8 where
@@ -109,6 +111,13 @@ pub struct TimedEvent {
     pub event: MidiEvent,
 }
 
+/// A text, marker or cue-point meta event with its time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedText {
+    pub time_s: f64,
+    pub text: String,
+}
+
 /// One track of the song (for type 0, one channel of the single track).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MidiTrack {
@@ -124,6 +133,8 @@ pub struct MidiTrack {
     pub events: Vec<TimedEvent>,
     /// Note-ons with a velocity above 0 (keyswitch notes included).
     pub note_count: usize,
+    /// Text, marker and cue-point events, in time order.
+    pub texts: Vec<TimedText>,
 }
 
 impl MidiTrack {
@@ -279,7 +290,8 @@ fn parse(bytes: &[u8]) -> Result<MidiSong, Problem> {
     } else {
         for (i, raw) in raw_tracks.into_iter().enumerate() {
             let events = timed(&raw.events, clock_for(i), i)?;
-            tracks.push(make_track(tracks.len(), raw.name, raw.instrument_name, events));
+            let texts = timed_texts(&raw.texts, clock_for(i));
+            tracks.push(make_track(tracks.len(), raw.name, raw.instrument_name, events, texts));
         }
     }
 
@@ -426,11 +438,14 @@ struct RawTrack {
     /// (tick, µs per quarter note), in file order.
     tempos: Vec<(u64, u32)>,
     events: Vec<RawEvent>,
+    /// (tick, text) of text, marker and cue-point events.
+    texts: Vec<(u64, String)>,
 }
 
 fn read_track(chunk: &[u8], index: usize) -> Result<RawTrack, Problem> {
     let number = index + 1;
-    let mut track = RawTrack { name: None, instrument_name: None, tempos: Vec::new(), events: Vec::new() };
+    let mut track =
+        RawTrack { name: None, instrument_name: None, tempos: Vec::new(), events: Vec::new(), texts: Vec::new() };
     let mut tick: u64 = 0;
     let mut rest = chunk;
     let mut iter = EventIter::new(rest);
@@ -494,6 +509,11 @@ fn read_track(chunk: &[u8], index: usize) -> Result<RawTrack, Problem> {
                 }
                 MetaMessage::InstrumentName(bytes) if track.instrument_name.is_none() => {
                     track.instrument_name = decode_text(bytes);
+                }
+                MetaMessage::Text(bytes) | MetaMessage::Marker(bytes) | MetaMessage::CuePoint(bytes) => {
+                    if let Some(text) = decode_text(bytes) {
+                        track.texts.push((tick, text));
+                    }
                 }
                 MetaMessage::EndOfTrack => break,
                 _ => {}
@@ -607,23 +627,29 @@ fn timed(events: &[RawEvent], clock: &Clock, index: usize) -> Result<Vec<TimedEv
     Ok(out)
 }
 
+fn timed_texts(texts: &[(u64, String)], clock: &Clock) -> Vec<TimedText> {
+    texts.iter().map(|(tick, text)| TimedText { time_s: clock.seconds(*tick), text: text.clone() }).collect()
+}
+
 fn make_track(
     index: usize,
     name: Option<String>,
     instrument_name: Option<String>,
     events: Vec<TimedEvent>,
+    texts: Vec<TimedText>,
 ) -> MidiTrack {
     let first_program = events.iter().find_map(|e| match e.event {
         MidiEvent::ProgramChange { program } => Some(program),
         _ => None,
     });
     let note_count = events.iter().filter(|e| matches!(e.event, MidiEvent::NoteOn { .. })).count();
-    MidiTrack { index, name, instrument_name, first_program, events, note_count }
+    MidiTrack { index, name, instrument_name, first_program, events, note_count, texts }
 }
 
 /// Type 0: one track per channel that has notes (all channel events if no channel has any).
 fn split_by_channel(raw: RawTrack, clock: &Clock, out: &mut Vec<MidiTrack>) -> Result<(), Problem> {
     let events = timed(&raw.events, clock, 0)?;
+    let texts = timed_texts(&raw.texts, clock);
     let mut has_notes = [false; 16];
     for e in &events {
         if matches!(e.event, MidiEvent::NoteOn { .. }) {
@@ -637,7 +663,7 @@ fn split_by_channel(raw: RawTrack, clock: &Clock, out: &mut Vec<MidiTrack>) -> R
             Some(&c) => events.into_iter().filter(|e| e.channel == c).collect(),
             None => events,
         };
-        out.push(make_track(0, raw.name, raw.instrument_name, events));
+        out.push(make_track(0, raw.name, raw.instrument_name, events, texts));
         return Ok(());
     }
     for c in channels {
@@ -646,7 +672,7 @@ fn split_by_channel(raw: RawTrack, clock: &Clock, out: &mut Vec<MidiTrack>) -> R
             None => format!("Channel {}", c + 1),
         };
         let part = events.iter().filter(|e| e.channel == c).copied().collect();
-        out.push(make_track(out.len(), Some(name), raw.instrument_name.clone(), part));
+        out.push(make_track(out.len(), Some(name), raw.instrument_name.clone(), part, texts.clone()));
     }
     Ok(())
 }

@@ -1,18 +1,30 @@
-//! Offline rendering: a standard MIDI file -> one WAV stem per track (and an optional mix).
+//! Offline rendering: a standard MIDI file -> one WAV stem per track, a mix and a report.
 //!
-//! Each track with notes gets its own [`Synth`] with the model chosen for it, fed the track's
-//! events at their exact sample positions. Tracks render in parallel; each track's output depends
-//! only on its events, so the files are bit-identical from run to run.
+//! Each track with notes gets its own [`Synth`] with the model chosen for it ([`sections`]),
+//! its dynamics controller ([`dynamics`]) and the articulations the file writes as text or
+//! implies ([`articulations`]), fed the track's events at their exact sample positions. Tracks
+//! render in parallel; each track's output depends only on its events, so the files are
+//! bit-identical from run to run. One common gain ([`gain`]) keeps every stem and the mix
+//! below full scale, and [`report`] says what was chosen and why.
 
+pub mod articulations;
+pub mod dynamics;
+pub mod gain;
 pub mod midi_file;
+pub mod output;
+pub mod report;
 pub mod sections;
 
+use articulations::{plan_articulations, ArticulationSource, AutoShort};
+use dynamics::{cc_map_for, choose_dynamic_source, DynamicSource};
+use gain::GainMode;
 use midi_file::{MidiSong, MidiTrack};
 use rosin_core::library::Library;
 use rosin_core::model::Model;
+use rosin_core::performance::controllers::keyswitch;
 use rosin_core::performance::{MidiEvent, PerformanceSettings};
 use rosin_core::synth::Synth;
-use sections::section_for_track;
+use sections::{section_by_range, section_from_name, section_from_program, SectionReason};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -35,8 +47,15 @@ pub struct RenderOptions {
     pub settings: PerformanceSettings,
     /// Explicit section per track index, overriding the guess from names and programs.
     pub track_sections: Vec<(usize, String)>,
-    /// Section for tracks whose section cannot be guessed.
+    /// Section for tracks whose name and program name none (before the range decides).
     pub default_section: Option<String>,
+    /// The controller that carries dynamics in every track, instead of the per-track choice
+    /// of [`dynamics::choose_dynamic_source`].
+    pub dynamic_cc: Option<u8>,
+    /// Short detached notes play "short" in tracks whose file chooses no articulation.
+    pub auto_short: Option<AutoShort>,
+    /// How the common gain of the stems is chosen.
+    pub gain: GainMode,
 }
 
 impl Default for RenderOptions {
@@ -50,6 +69,9 @@ impl Default for RenderOptions {
             settings: PerformanceSettings::default(),
             track_sections: Vec::new(),
             default_section: None,
+            dynamic_cc: None,
+            auto_short: None,
+            gain: GainMode::Normalize,
         }
     }
 }
@@ -60,7 +82,7 @@ pub enum RenderError {
     Midi(#[from] midi_file::MidiFileError),
     #[error("{path}: track {track} (\"{name}\"): {problem}")]
     Track { path: PathBuf, track: usize, name: String, problem: String },
-    #[error("{0}: the MIDI file has no notes to render")]
+    #[error("{}: the file has no notes to render", .0.display())]
     NoNotes(PathBuf),
     #[error("{path}: cannot write WAV file: {source}")]
     Wav { path: PathBuf, source: hound::Error },
@@ -77,18 +99,79 @@ pub struct Stem {
     pub section: String,
     pub model: Arc<Model>,
     pub audio: Vec<f32>,
+    /// The engine's record of the notes each articulation played ([`Synth::notes_played`]).
+    pub notes_played: [u64; 4],
 }
 
-/// A plan for one track: its events with sample positions and the model to play them.
+/// A plan for one track: its events with sample positions, the model to play them and why.
 pub struct TrackPlan {
     pub track: usize,
     pub name: String,
     pub section: String,
+    pub section_reason: SectionReason,
     pub model: Arc<Model>,
     pub events: Vec<(u64, MidiEvent)>,
+    /// The performance settings of this track (its dynamics controller).
+    pub settings: PerformanceSettings,
+    pub dynamic_source: DynamicSource,
+    pub articulation_source: ArticulationSource,
+    pub articulation_texts: usize,
+    pub auto_shorts: usize,
+    /// Keys of the notes played (keyswitches left out), in order.
+    pub keys: Vec<u8>,
+    /// The first CC10 (pan) of the track and how many pan changes follow it, kept for the
+    /// stereo mix.
+    pub pan: Option<u8>,
+    pub pan_changes: usize,
 }
 
-/// Chooses a model for every track with notes.
+impl TrackPlan {
+    /// A plan that plays `events` exactly as given, chosen by the caller (`--section`), with
+    /// dynamics from CC1 or velocity: for benchmarks and tests that build their own events.
+    pub fn from_events(
+        track: usize,
+        name: &str,
+        section: &str,
+        model: Arc<Model>,
+        events: Vec<(u64, MidiEvent)>,
+        settings: &PerformanceSettings,
+    ) -> TrackPlan {
+        let keys = events
+            .iter()
+            .filter_map(|(_, e)| match *e {
+                MidiEvent::NoteOn { key, .. } if keyswitch(key, settings).is_none() => Some(key),
+                _ => None,
+            })
+            .collect();
+        TrackPlan {
+            track,
+            name: name.to_string(),
+            section: section.to_string(),
+            section_reason: SectionReason::Flag,
+            model,
+            events,
+            settings: settings.clone(),
+            dynamic_source: choose_dynamic_source(std::iter::empty(), Some(settings.cc.dynamic)),
+            articulation_source: ArticulationSource::File,
+            articulation_texts: 0,
+            auto_shorts: 0,
+            keys,
+            pan: None,
+            pan_changes: 0,
+        }
+    }
+
+    /// Notes outside the model's trained keys: (count, lowest, highest). They still play: the
+    /// network hears the nearest trained key, the oscillator the real pitch.
+    pub fn out_of_range(&self) -> Option<(usize, u8, u8)> {
+        let [lo, hi] = self.model.card.key_range;
+        let outside: Vec<u8> = self.keys.iter().copied().filter(|k| !(lo..=hi).contains(k)).collect();
+        let (min, max) = (outside.iter().min()?, outside.iter().max()?);
+        Some((outside.len(), *min, *max))
+    }
+}
+
+/// Chooses a model, dynamics source and articulations for every track with notes.
 pub fn plan_tracks(
     song: &MidiSong,
     midi_path: &Path,
@@ -97,26 +180,61 @@ pub fn plan_tracks(
 ) -> Result<Vec<TrackPlan>, RenderError> {
     let mut plans = Vec::new();
     for track in song.tracks.iter().filter(|t| t.has_notes()) {
-        let section = pick_section(track, opts).ok_or_else(|| RenderError::Track {
+        let track_error = |problem: String| RenderError::Track {
             path: midi_path.to_owned(),
             track: track.index,
             name: track.display_name(),
-            problem: format!(
-                "cannot tell which instrument plays it (name, instrument name and program give no hint); \
-                 choose one with --section {}=<{}>",
+            problem,
+        };
+        let keys: Vec<u8> = track
+            .events
+            .iter()
+            .filter_map(|e| match e.event {
+                MidiEvent::NoteOn { key, .. } if keyswitch(key, &opts.settings).is_none() => Some(key),
+                _ => None,
+            })
+            .collect();
+        let (section, section_reason) = pick_section(track, &keys, lib, opts).ok_or_else(|| {
+            track_error(format!(
+                "it plays only keyswitches, so nothing says which instrument plays it; choose one with \
+                 --section {}=<{}>",
                 track.index,
                 lib.names().join("|")
-            ),
+            ))
         })?;
-        let model = lib.get(&section).cloned().ok_or_else(|| RenderError::Track {
-            path: midi_path.to_owned(),
-            track: track.index,
-            name: track.display_name(),
-            problem: format!("no model named \"{section}\" (available: {})", lib.names().join(", ")),
+        let model = lib.get(&section).cloned().ok_or_else(|| {
+            track_error(format!("no model named \"{section}\" (available: {})", lib.names().join(", ")))
         })?;
+        let dynamic_source = choose_dynamic_source(track.events.iter().map(|e| &e.event), opts.dynamic_cc);
+        let settings =
+            PerformanceSettings { cc: cc_map_for(dynamic_source, &opts.settings.cc), ..opts.settings.clone() };
         let events =
             track.events.iter().map(|e| (midi_file::seconds_to_sample(e.time_s, opts.sample_rate), e.event)).collect();
-        plans.push(TrackPlan { track: track.index, name: track.display_name(), section, model, events });
+        let arts = plan_articulations(events, &track.texts, opts.sample_rate, &settings, opts.auto_short);
+        let pans: Vec<u8> = track
+            .events
+            .iter()
+            .filter_map(|e| match e.event {
+                MidiEvent::ControlChange { cc: 10, value } => Some(value),
+                _ => None,
+            })
+            .collect();
+        plans.push(TrackPlan {
+            track: track.index,
+            name: track.display_name(),
+            section,
+            section_reason,
+            model,
+            events: arts.events,
+            settings,
+            dynamic_source,
+            articulation_source: arts.source,
+            articulation_texts: arts.texts_read,
+            auto_shorts: arts.auto_shorts,
+            keys,
+            pan: pans.first().copied(),
+            pan_changes: pans.windows(2).filter(|w| w[0] != w[1]).count(),
+        });
     }
     if plans.is_empty() {
         return Err(RenderError::NoNotes(midi_path.to_owned()));
@@ -124,21 +242,48 @@ pub fn plan_tracks(
     Ok(plans)
 }
 
-fn pick_section(track: &MidiTrack, opts: &RenderOptions) -> Option<String> {
+/// The section for a track and why: flag, name, program, `--default-section`, then range.
+fn pick_section(
+    track: &MidiTrack,
+    keys: &[u8],
+    lib: &Library,
+    opts: &RenderOptions,
+) -> Option<(String, SectionReason)> {
     if let Some((_, s)) = opts.track_sections.iter().find(|(i, _)| *i == track.index) {
-        return Some(s.clone());
+        return Some((s.clone(), SectionReason::Flag));
     }
-    section_for_track(track.name.as_deref(), track.instrument_name.as_deref(), track.first_program)
-        .map(|s| s.name().to_string())
-        .or_else(|| opts.default_section.clone())
+    for text in [track.name.as_deref(), track.instrument_name.as_deref()].into_iter().flatten() {
+        if let Some(section) = section_from_name(text) {
+            return Some((section.name().to_string(), SectionReason::Name { text: text.to_string() }));
+        }
+    }
+    let programs = track.events.iter().filter_map(|e| match e.event {
+        MidiEvent::ProgramChange { program } => Some(program),
+        _ => None,
+    });
+    for program in programs {
+        if let Some(section) = section_from_program(program) {
+            return Some((section.name().to_string(), SectionReason::Program { program }));
+        }
+    }
+    if let Some(s) = &opts.default_section {
+        return Some((s.clone(), SectionReason::Default));
+    }
+    section_by_range(keys, lib)
 }
 
-/// Renders one track; `progress` counts rendered samples across threads.
-pub fn render_track(plan: &TrackPlan, end_sample: u64, opts: &RenderOptions, progress: &AtomicU64) -> Vec<f32> {
+/// Renders one track: its audio and the engine's record of the notes each articulation
+/// played. `progress` counts rendered samples across threads.
+pub fn render_track(
+    plan: &TrackPlan,
+    end_sample: u64,
+    opts: &RenderOptions,
+    progress: &AtomicU64,
+) -> (Vec<f32>, [u64; 4]) {
     // Each track plays its own takes: two parts in unison are two players, not one copied.
     let settings = PerformanceSettings {
         seed: rosin_core::model::fluctuation::take_seed(opts.settings.seed, plan.track as u64),
-        ..opts.settings.clone()
+        ..plan.settings.clone()
     };
     let mut synth = Synth::new(plan.model.clone(), settings, opts.sample_rate as f32);
     let tail_limit = end_sample + (opts.max_tail_seconds * opts.sample_rate as f64) as u64;
@@ -173,13 +318,13 @@ pub fn render_track(plan: &TrackPlan, end_sample: u64, opts: &RenderOptions, pro
     // samples, does not depend on the block size.
     let last_sound = audio.iter().rposition(|x| *x != 0.0).map_or(0, |i| i + 1);
     audio.truncate((last_sound.max(end_sample as usize)).min(tail_limit as usize));
-    audio
+    (audio, synth.notes_played())
 }
 
 /// Renders every track of a song (in parallel) to stems of equal length.
 pub fn render_song(plans: &[TrackPlan], song: &MidiSong, opts: &RenderOptions, progress: &AtomicU64) -> Vec<Stem> {
     let end = song.duration_samples(opts.sample_rate);
-    let mut audios: Vec<Vec<f32>> = vec![Vec::new(); plans.len()];
+    let mut audios: Vec<(Vec<f32>, [u64; 4])> = vec![(Vec::new(), [0; 4]); plans.len()];
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(plans.len().max(1));
     std::thread::scope(|scope| {
         let chunk = plans.len().div_ceil(threads);
@@ -191,28 +336,32 @@ pub fn render_song(plans: &[TrackPlan], song: &MidiSong, opts: &RenderOptions, p
             });
         }
     });
-    let len = audios.iter().map(Vec::len).max().unwrap_or(0);
+    let len = audios.iter().map(|a| a.0.len()).max().unwrap_or(0);
     plans
         .iter()
         .zip(audios)
-        .map(|(p, mut audio)| {
+        .map(|(p, (mut audio, notes_played))| {
             audio.resize(len, 0.0);
-            Stem { track: p.track, name: p.name.clone(), section: p.section.clone(), model: p.model.clone(), audio }
+            Stem {
+                track: p.track,
+                name: p.name.clone(),
+                section: p.section.clone(),
+                model: p.model.clone(),
+                audio,
+                notes_played,
+            }
         })
         .collect()
 }
 
-/// Gain of the mix bus: four sections at ff sum past full scale, so the mix leaves 6 dB of
-/// headroom (stems are written as rendered).
-pub const MIX_GAIN: f32 = 0.5;
-
-/// Sum of the stems times [`MIX_GAIN`].
+/// The plain sum of the stems: what a producer gets by summing the stem files, so the stems
+/// and the mix share one gain ([`gain`]) instead of the mix having its own.
 pub fn mix(stems: &[Stem]) -> Vec<f32> {
     let len = stems.iter().map(|s| s.audio.len()).max().unwrap_or(0);
     let mut out = vec![0.0f32; len];
     for s in stems {
         for (o, x) in out.iter_mut().zip(&s.audio) {
-            *o += x * MIX_GAIN;
+            *o += x;
         }
     }
     out
