@@ -29,7 +29,7 @@ const GOLDEN: &[(&str, u64)] = &[
     ("fma/demo-violas", 0xb6de39dd2e1e13c8),
     ("fma/demo-celli", 0x851d8347f3e5ab2f),
     ("fma/demo-basses", 0x0e5f836713700744),
-    ("fma/demo-mix", 0x6dfce878df0c8a44),
+    ("fma/demo-mix", 0xb1ec6786d7a6c923),
     ("portable/fixture-48k", 0x86d44eef9acd805c),
     ("portable/fixture-44k1-mono", 0xd2b7efbfef69bc65),
     ("portable/violins-48k", 0xd30d2aa2b8e3904f),
@@ -41,7 +41,7 @@ const GOLDEN: &[(&str, u64)] = &[
     ("portable/demo-violas", 0x07a141a3d745f69c),
     ("portable/demo-celli", 0x40ef8430f4ab681b),
     ("portable/demo-basses", 0x031d90b3eef67e87),
-    ("portable/demo-mix", 0xee5c1b593ae4bb3d),
+    ("portable/demo-mix", 0xb8474b3685fdf6a6),
 ];
 
 fn on(key: u8, velocity: u8) -> MidiEvent {
