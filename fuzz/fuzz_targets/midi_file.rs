@@ -50,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
     let tail = (opts.max_tail_seconds * f64::from(RENDER_RATE)) as u64;
     let progress = AtomicU64::new(0);
     for plan in &plans {
-        let audio = render_track(plan, end, &opts, &progress);
+        let (audio, _) = render_track(plan, end, &opts, &progress);
         assert!(audio.len() as u64 <= end + tail, "{} samples rendered for a {end}-sample song", audio.len());
         assert_output_ok(&audio, "rendered track");
     }

@@ -51,7 +51,7 @@ pub(crate) enum Mode {
 
 #[derive(clap::Args)]
 pub(crate) struct RenderArgs {
-    /// The MIDI file (type 0 or 1).
+    /// The MIDI file (type 0 or 1) or MusicXML score (.musicxml, .xml, .mxl).
     pub(crate) midi: PathBuf,
     /// Output folder (default: out/<midi file name>).
     #[arg(short, long)]

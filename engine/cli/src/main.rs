@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rosin_core::library::Library;
 use rosin_core::model::Model;
 use rosin_tools::dataset::DEFAULT_SF2;
-use rosin_tools::render::{self, midi_file};
+use rosin_tools::render;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -66,7 +66,7 @@ fn info_cmd(spec: &str) -> Result<(), AnyError> {
 }
 
 fn render_cmd(a: RenderArgs) -> Result<(), AnyError> {
-    let song = midi_file::read_midi_file(&a.midi)?;
+    let song = render::read_score(&a.midi, &a.sections)?;
     let mut lib = Library::embedded()?;
     for (section, path) in &a.models {
         lib.insert(section, Arc::new(Model::load(path)?));

@@ -139,3 +139,38 @@ fn bad_midi_and_model_files_fail_with_a_message_naming_them() {
     assert!(String::from_utf8_lossy(&ok.stdout).contains("\"format_version\": 1"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+fn quartet_musicxml() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/tests/data/quartet.musicxml")
+}
+
+#[test]
+fn render_reads_a_musicxml_score() {
+    let dir = temp_dir("musicxml");
+    let out = dir.join("quartet");
+    let st = rosin()
+        .arg("render")
+        .arg(quartet_musicxml())
+        .args(["-o", out.to_str().unwrap(), "--quiet", "--no-mix"])
+        .args(fixture_args(&dir))
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "render failed: {}", String::from_utf8_lossy(&st.stderr));
+    let stems = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "wav"))
+        .count();
+    assert_eq!(stems, 4);
+}
+
+#[test]
+fn a_malformed_musicxml_score_fails_naming_the_file() {
+    let dir = temp_dir("musicxml-bad");
+    let bad = dir.join("broken-score.musicxml");
+    std::fs::write(&bad, "<score-partwise><part-list><score-part id=\"P1\">").unwrap();
+    let st =
+        rosin().arg("render").arg(&bad).args(["-o", dir.join("out").to_str().unwrap(), "--quiet"]).output().unwrap();
+    assert_eq!(st.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&st.stderr);
+    assert!(stderr.contains("broken-score.musicxml"), "{stderr}");
+}

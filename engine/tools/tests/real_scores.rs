@@ -317,3 +317,29 @@ fn a_file_without_notes_names_the_file() {
         .expect("no notes is an error");
     assert!(err.to_string().contains("empty.mid") && err.to_string().contains("no notes"), "{err}");
 }
+
+/// MuseScore 3.2.3's MIDI export of tests/data/quartet.musicxml (`mscore3 -o
+/// quartet-musescore3.mid quartet.musicxml`): unnamed tracks, programs 40/40/41/42, CC7 and CC10
+/// at the start, dynamics and hairpins as CC2, tremolo written out as repeated notes.
+#[test]
+fn a_musescore_midi_export_gets_its_sections_from_programs_and_dynamics_from_cc2() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/quartet-musescore3.mid");
+    let song = render::read_score(&path, &[]).expect("reads");
+    let opts = RenderOptions::default();
+    let plans = render::plan_tracks(&song, &path, &Library::embedded().unwrap(), &opts).expect("plans");
+    let got: Vec<(&str, &SectionReason)> = plans.iter().map(|p| (p.section.as_str(), &p.section_reason)).collect();
+    assert_eq!(
+        got,
+        [
+            ("violins", &SectionReason::Program { program: 40 }),
+            ("violins", &SectionReason::Program { program: 40 }),
+            ("violas", &SectionReason::Program { program: 41 }),
+            ("celli", &SectionReason::Program { program: 42 }),
+        ]
+    );
+    for p in &plans {
+        assert_eq!(p.dynamic_source, DynamicSource::Controller { cc: 2, why: DynamicWhy::Moves });
+        assert!(p.pan.is_some());
+        assert!(p.out_of_range().is_none());
+    }
+}

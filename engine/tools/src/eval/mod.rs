@@ -328,6 +328,32 @@ pub fn neighbour_resynthesis(
         .expect("every held-out articulation has trained notes")
 }
 
+/// The trained recording the sampler reference plays for `rec`: the nearest key in the same
+/// layer, else the nearest key in any layer, of the same articulation.
+fn sampler_source<'a>(rec: &NoteRecording, trained: &[&'a NoteRecording]) -> Option<&'a NoteRecording> {
+    trained
+        .iter()
+        .filter(|t| t.articulation == rec.articulation && t.layer == rec.layer)
+        .min_by_key(|t| ((t.key as i32 - rec.key as i32).abs(), t.key))
+        .or_else(|| {
+            trained
+                .iter()
+                .filter(|t| t.articulation == rec.articulation)
+                .min_by_key(|t| (t.key as i32 - rec.key as i32).abs())
+        })
+        .copied()
+}
+
+/// The sampler reference: `source` repitched to `rec`'s key and length, looping sustained
+/// samples for as long as the note is held, as a sampler does.
+fn sampler_render(rec: &NoteRecording, source: &NoteRecording) -> Vec<f32> {
+    let len = rec.audio.len();
+    let ratio = source.sample_rate as f32 / rec.sample_rate as f32;
+    let semitones = rec.key as f32 - source.key as f32 + 12.0 * ratio.log2();
+    let need = (len as f32 * (semitones / 12.0).exp2()) as usize + 8;
+    metrics::repitch(&metrics::looped(&source.audio, source.loop_range, need), semitones, len)
+}
+
 /// Evaluates one held-out recording against the model and the references (`cache` holds the
 /// analysed features of `trained`, see [`TrainedFeatures`]).
 pub fn evaluate_note(
@@ -340,25 +366,8 @@ pub fn evaluate_note(
     let len = rec.audio.len();
     let dynamic = dataset::layer_dynamic(rec.layer, rec.layer_count);
     let render = render_note(model, rec.key, dynamic, rec.articulation, sr, len);
-    let nearest = trained
-        .iter()
-        .filter(|t| t.articulation == rec.articulation && t.layer == rec.layer)
-        .min_by_key(|t| ((t.key as i32 - rec.key as i32).abs(), t.key))
-        .or_else(|| {
-            trained
-                .iter()
-                .filter(|t| t.articulation == rec.articulation)
-                .min_by_key(|t| (t.key as i32 - rec.key as i32).abs())
-        })
-        .expect("every held-out articulation has trained notes");
-    let resampled: Vec<f32> = {
-        let ratio = nearest.sample_rate as f32 / sr as f32;
-        let semitones = rec.key as f32 - nearest.key as f32 + 12.0 * ratio.log2();
-        // A sampler loops sustained samples for as long as the note is held.
-        let need = (len as f32 * (semitones / 12.0).exp2()) as usize + 8;
-        let source = metrics::looped(&nearest.audio, nearest.loop_range, need);
-        metrics::repitch(&source, semitones, len)
-    };
+    let nearest = sampler_source(rec, trained).expect("every held-out articulation has trained notes");
+    let resampled = sampler_render(rec, nearest);
     let key_hz = rosin_core::performance::pitch_to_hz(rec.key as f32);
     let features = analysis::analyse_note(&rec.audio, sr, key_hz);
     let resynthesis = resynthesis_distance(rec, &features);
@@ -547,16 +556,7 @@ fn life_envelopes(
     held: &[NoteRecording],
     trained: &[&NoteRecording],
 ) -> Vec<(String, Vec<(String, Vec<(f32, f32)>)>)> {
-    let sampler = |rec: &NoteRecording| {
-        let nearest = trained
-            .iter()
-            .filter(|t| t.articulation == rec.articulation)
-            .min_by_key(|t| ((t.key as i32 - rec.key as i32).abs(), (t.layer as i32 - rec.layer as i32).abs()))?;
-        let semitones =
-            rec.key as f32 - nearest.key as f32 + 12.0 * (nearest.sample_rate as f32 / rec.sample_rate as f32).log2();
-        let need = (rec.audio.len() as f32 * (semitones / 12.0).exp2()) as usize + 8;
-        Some(metrics::repitch(&metrics::looped(&nearest.audio, nearest.loop_range, need), semitones, rec.audio.len()))
-    };
+    let sampler = |rec: &NoteRecording| sampler_source(rec, trained).map(|n| sampler_render(rec, n));
     let mut panels = Vec::new();
     for art in [Articulation::Sustain, Articulation::Tremolo] {
         let Some(rec) = held.iter().find(|r| r.articulation == art) else { continue };

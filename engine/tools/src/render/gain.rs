@@ -1,7 +1,8 @@
 //! One gain for every stem of a render, so stems never clip and their balance holds.
 //!
-//! Rosin's level follows the recordings: one ff voice peaks around -10 dBFS (README, "Levels"),
-//! but a quartet of double stops at velocity 127 sums past full scale. Clipping is never silent:
+//! Rosin's level follows the recordings, which are normalised near full scale: one ff voice
+//! peaks at -7 to -2 dBFS held and -3 to 0 dBFS short (README, "Levels"), so a double stop at
+//! velocity 127 or four sections together sum past full scale. Clipping is never silent:
 //! by default the whole render (every stem and the mix, which is their plain sum) is turned down
 //! by one common gain so its loudest sample sits at [`CEILING_DBFS`]; a render that already
 //! peaks below the ceiling is left exactly as rendered (the gain only ever lowers), so levels

@@ -1,4 +1,5 @@
-//! Offline rendering: a standard MIDI file -> one WAV stem per track, a mix and a report.
+//! Offline rendering: a standard MIDI file or a MusicXML score ([`musicxml`]) -> one WAV stem per
+//! track, a mix and a report.
 //!
 //! Each track with notes gets its own [`Synth`] with the model chosen for it ([`sections`]),
 //! its dynamics controller ([`dynamics`]) and the articulations the file writes as text or
@@ -11,6 +12,7 @@ pub mod articulations;
 pub mod dynamics;
 pub mod gain;
 pub mod midi_file;
+pub mod musicxml;
 pub mod output;
 pub mod report;
 pub mod sections;
@@ -80,6 +82,8 @@ impl Default for RenderOptions {
 pub enum RenderError {
     #[error(transparent)]
     Midi(#[from] midi_file::MidiFileError),
+    #[error(transparent)]
+    MusicXml(#[from] musicxml::MusicXmlError),
     #[error("{path}: track {track} (\"{name}\"): {problem}")]
     Track { path: PathBuf, track: usize, name: String, problem: String },
     #[error("{}: the file has no notes to render", .0.display())]
@@ -136,13 +140,7 @@ impl TrackPlan {
         events: Vec<(u64, MidiEvent)>,
         settings: &PerformanceSettings,
     ) -> TrackPlan {
-        let keys = events
-            .iter()
-            .filter_map(|(_, e)| match *e {
-                MidiEvent::NoteOn { key, .. } if keyswitch(key, settings).is_none() => Some(key),
-                _ => None,
-            })
-            .collect();
+        let keys = played_keys(events.iter().map(|(_, e)| e), settings);
         TrackPlan {
             track,
             name: name.to_string(),
@@ -171,6 +169,17 @@ impl TrackPlan {
     }
 }
 
+/// Reads a score for rendering: a MusicXML score (`.musicxml`, `.xml`, `.mxl`) through
+/// [`musicxml`], anything else as a standard MIDI file. `track_sections` are the `--section`
+/// choices: a MusicXML part with one is rendered whatever instrument it names.
+pub fn read_score(path: &Path, track_sections: &[(usize, String)]) -> Result<MidiSong, RenderError> {
+    if musicxml::is_musicxml_path(path) {
+        Ok(musicxml::read_musicxml_file(path, track_sections)?)
+    } else {
+        Ok(midi_file::read_midi_file(path)?)
+    }
+}
+
 /// Chooses a model, dynamics source and articulations for every track with notes.
 pub fn plan_tracks(
     song: &MidiSong,
@@ -186,14 +195,7 @@ pub fn plan_tracks(
             name: track.display_name(),
             problem,
         };
-        let keys: Vec<u8> = track
-            .events
-            .iter()
-            .filter_map(|e| match e.event {
-                MidiEvent::NoteOn { key, .. } if keyswitch(key, &opts.settings).is_none() => Some(key),
-                _ => None,
-            })
-            .collect();
+        let keys = played_keys(track.events.iter().map(|e| &e.event), &opts.settings);
         let (section, section_reason) = pick_section(track, &keys, lib, opts).ok_or_else(|| {
             track_error(format!(
                 "it plays only keyswitches, so nothing says which instrument plays it; choose one with \
@@ -240,6 +242,16 @@ pub fn plan_tracks(
         return Err(RenderError::NoNotes(midi_path.to_owned()));
     }
     Ok(plans)
+}
+
+/// Keys of the notes played, keyswitches left out, in order.
+fn played_keys<'a>(events: impl Iterator<Item = &'a MidiEvent>, settings: &PerformanceSettings) -> Vec<u8> {
+    events
+        .filter_map(|e| match *e {
+            MidiEvent::NoteOn { key, .. } if keyswitch(key, settings).is_none() => Some(key),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The section for a track and why: flag, name, program, `--default-section`, then range.
