@@ -35,7 +35,7 @@ impl std::fmt::Display for SectionReason {
             SectionReason::Program { program } => write!(f, "program {program}"),
             SectionReason::Default => write!(f, "--default-section"),
             SectionReason::Range { lowest, highest, in_range, notes } => {
-                write!(f, "range: keys {lowest}-{highest}, {in_range} of {notes} notes in its trained keys")
+                write!(f, "range: keys {lowest}-{highest}, {in_range} of {notes} notes in its range")
             }
         }
     }
@@ -164,27 +164,30 @@ pub fn section_from_program(program: u8) -> Option<Section> {
     }
 }
 
-/// The model whose trained keys hold most of `keys`; on a tie the one whose key range is
-/// centred nearest the median note (keys 39–54 fit both celli and basses, and are a bass
-/// line). `None` when `keys` is empty or the library is.
+/// Semitones above a model's highest trained key that still count as its range when choosing
+/// by range: players go up by shifting position well past where the recordings stop, but never
+/// below their lowest open string. (Such notes are still reported as outside the trained keys.)
+pub const RANGE_TOP_REACH: u8 = 12;
+
+/// The model whose range holds most of `keys` (its trained keys, reaching
+/// [`RANGE_TOP_REACH`] higher); among equals, the highest instrument that still reaches the
+/// part's lowest note, as a musician would pick it: keys 39–54 fit celli and basses and go to
+/// the celli, a first-violin line up to key 85 fits violins and violas and goes to the violins.
+/// `None` when `keys` is empty or the library is.
 pub fn section_by_range(keys: &[u8], lib: &Library) -> Option<(String, SectionReason)> {
-    if keys.is_empty() {
-        return None;
-    }
-    let mut sorted = keys.to_vec();
-    sorted.sort_unstable();
-    let median = sorted[sorted.len() / 2] as f32;
-    let (lowest, highest) = (sorted[0], sorted[sorted.len() - 1]);
+    let (&lowest, &highest) = (keys.iter().min()?, keys.iter().max()?);
     let best = lib
         .models
         .iter()
         .map(|(name, m)| {
             let [lo, hi] = m.card.key_range;
-            let inside = keys.iter().filter(|&&k| (lo..=hi).contains(&k)).count();
-            let centre_distance = ((lo as f32 + hi as f32) / 2.0 - median).abs();
-            (name, inside, centre_distance)
+            let top = hi.saturating_add(RANGE_TOP_REACH);
+            let inside = keys.iter().filter(|&&k| (lo..=top).contains(&k)).count();
+            // Reaching the lowest note with the least room to spare; failing that, the lowest floor.
+            let floor_rank = if lo <= lowest { 256 + lo as i32 } else { -(lo as i32) };
+            (name, inside, floor_rank)
         })
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.2.total_cmp(&a.2)))?;
+        .max_by_key(|&(_, inside, floor_rank)| (inside, floor_rank))?;
     Some((best.0.clone(), SectionReason::Range { lowest, highest, in_range: best.1, notes: keys.len() }))
 }
 
@@ -262,12 +265,19 @@ mod tests {
         };
         let bass_line: Vec<u8> = (39..=54).collect();
         let (name, reason) = section_by_range(&bass_line, &lib).unwrap();
-        assert_eq!(name, "basses");
+        assert_eq!(name, "celli");
         assert_eq!(reason, SectionReason::Range { lowest: 39, highest: 54, in_range: 16, notes: 16 });
         let tenor: Vec<u8> = (45..=70).collect();
         assert_eq!(section_by_range(&tenor, &lib).unwrap().0, "celli");
         let melody: Vec<u8> = (62..=81).collect();
         assert_eq!(section_by_range(&melody, &lib).unwrap().0, "violins");
+        // A first-violin line past the violins' trained top (83) is still the violins'.
+        let high: Vec<u8> = (76..=85).collect();
+        assert_eq!(section_by_range(&high, &lib).unwrap().0, "violins");
+        let contrabass: Vec<u8> = (28..=45).collect();
+        assert_eq!(section_by_range(&contrabass, &lib).unwrap().0, "basses");
+        // Below every model: the one that reaches lowest.
+        assert_eq!(section_by_range(&[20, 40], &lib).unwrap().0, "basses");
         assert!(section_by_range(&[], &lib).is_none());
     }
 }
