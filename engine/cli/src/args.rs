@@ -51,7 +51,7 @@ pub(crate) enum Mode {
 
 #[derive(clap::Args)]
 pub(crate) struct RenderArgs {
-    /// The MIDI file (type 0 or 1) or MusicXML score (.musicxml, .xml, .mxl).
+    /// The MIDI file (type 0, 1 or 2) or MusicXML score (.musicxml, .xml, .mxl).
     pub(crate) midi: PathBuf,
     /// Output folder (default: out/<midi file name>).
     #[arg(short, long)]
@@ -63,7 +63,8 @@ pub(crate) struct RenderArgs {
     /// Do not write mix.wav.
     #[arg(long)]
     pub(crate) no_mix: bool,
-    /// Instrument for a track: TRACK=SECTION (e.g. 2=celli). Repeatable.
+    /// Instrument for a track: TRACK=SECTION (e.g. 2=celli), tracks counted 1, 2, … among the
+    /// tracks with notes, as the output numbers them. Repeatable.
     #[arg(long = "section", value_parser = parse_track_section)]
     pub(crate) sections: Vec<(usize, String)>,
     /// Instrument for tracks whose name and program give no hint.
@@ -78,12 +79,12 @@ pub(crate) struct RenderArgs {
     /// Pitch-bend range in semitones.
     #[arg(long, default_value_t = 2.0)]
     pub(crate) bend_range: f32,
-    /// Release time in seconds.
-    #[arg(long, default_value_t = 0.35)]
+    /// Release time in seconds (0.005 to 30).
+    #[arg(long, default_value_t = 0.35, value_parser = parse_release)]
     pub(crate) release: f32,
-    /// Block size used internally (the output does not depend on it).
-    #[arg(long, default_value_t = 512)]
-    pub(crate) block_size: usize,
+    /// Block size used internally, 1 to 65536 (the output does not depend on it).
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub(crate) block_size: u32,
     /// How much of the recordings' fluctuation and take-to-take difference is played: 0 the
     /// averaged note (every repetition identical), 1 as recorded, up to 2 exaggerated.
     #[arg(long, default_value_t = 1.0, value_parser = parse_variation)]
@@ -109,6 +110,14 @@ pub(crate) struct RenderArgs {
     /// No progress bar.
     #[arg(short, long)]
     pub(crate) quiet: bool,
+}
+
+fn parse_release(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|_| format!("\"{s}\" is not a number of seconds"))?;
+    if !(0.005..=30.0).contains(&v) {
+        return Err(format!("{v} s is outside 0.005..30 s"));
+    }
+    Ok(v)
 }
 
 fn parse_auto_short(s: &str) -> Result<f64, String> {
@@ -247,9 +256,12 @@ pub(crate) struct EvalArgs {
     /// SoundFont holding the recordings (default: the Debian package's file).
     #[arg(long)]
     pub(crate) sf2: Option<PathBuf>,
-    /// Folder for the JSON reports and PNG plots.
-    #[arg(short, long, default_value = "docs/eval")]
-    pub(crate) out: PathBuf,
+    /// Folder for the JSON reports and PNG plots (default: out/eval).
+    #[arg(short, long, conflicts_with = "update_docs")]
+    pub(crate) out: Option<PathBuf>,
+    /// Write the reports and plots into the repository's docs/eval/ (the shipped models' pages).
+    #[arg(long)]
+    pub(crate) update_docs: bool,
     /// Write the measured metrics into the model cards (<weights-dir>/<name>.safetensors + .json).
     #[arg(long)]
     pub(crate) update_cards: bool,
@@ -263,8 +275,8 @@ pub(crate) struct BenchArgs {
     /// Model to measure (file or embedded name).
     #[arg(long, default_value = "violins")]
     pub(crate) model: String,
-    /// Voice counts to measure.
-    #[arg(long, value_delimiter = ',', default_values_t = vec![1usize, 16, 64])]
+    /// Voice counts to measure (space or comma separated).
+    #[arg(long, value_delimiter = ',', num_args = 1.., default_values_t = vec![1usize, 16, 64])]
     pub(crate) voices: Vec<usize>,
     #[arg(long, default_value_t = 48_000)]
     pub(crate) sample_rate: u32,
@@ -309,14 +321,14 @@ impl RenderArgs {
                 Format::Float32 => SampleFormat::Float32,
             },
             write_mix: !self.no_mix,
-            block_size: self.block_size.clamp(1, 1 << 16),
+            block_size: self.block_size as usize,
             settings: PerformanceSettings {
                 voice_mode: match self.mode {
                     Mode::Poly => VoiceMode::Poly,
                     Mode::Mono => VoiceMode::MonoLegato,
                 },
                 bend_range_semitones: self.bend_range.clamp(0.0, 48.0),
-                release_seconds: self.release.clamp(0.005, 30.0),
+                release_seconds: self.release,
                 variation: self.variation,
                 seed: self.seed,
                 ..Default::default()

@@ -69,6 +69,19 @@ fn render_cmd(a: RenderArgs) -> Result<(), AnyError> {
     let song = render::read_score(&a.midi, &a.sections)?;
     let mut lib = Library::embedded()?;
     for (section, path) in &a.models {
+        // A model under a name nothing plays is a typo ("fiddles"), not a wish.
+        let used = rosin_core::Section::from_name(section).is_some()
+            || a.sections.iter().any(|(_, s)| s == section)
+            || a.default_section.as_deref() == Some(section.as_str());
+        if !used {
+            return Err(format!(
+                "--model {section}={}: no track plays \"{section}\" (the sections are {}; a model under another \
+                 name needs --section N={section} or --default-section {section})",
+                path.display(),
+                rosin_core::Section::ALL.map(|s| s.name()).join(", ")
+            )
+            .into());
+        }
         lib.insert(section, Arc::new(Model::load(path)?));
     }
     if lib.models.is_empty() {
@@ -92,6 +105,7 @@ fn render_cmd(a: RenderArgs) -> Result<(), AnyError> {
     bar.set_message(format!("rendering {} tracks", plans.len()));
     let progress = AtomicU64::new(0);
     let started = std::time::Instant::now();
+    let cpu_started = rosin_tools::bench::process_cpu_seconds();
     // The render runs on its own threads; this one only moves the progress bar.
     let stems = std::thread::scope(|s| {
         let job = s.spawn(|| render::render_song(&plans, &song, &opts, &progress));
@@ -109,12 +123,17 @@ fn render_cmd(a: RenderArgs) -> Result<(), AnyError> {
     let report = render::output::write_render(&a.midi, &plans, &mut stems, &opts, &out_dir)?;
     println!("{}", report.summary());
     println!("{}  what was chosen and why", out_dir.join(render::report::REPORT_FILE).display());
+    let cpu = rosin_tools::bench::process_cpu_seconds() - cpu_started;
     println!(
-        "rendered {:.1} s of audio x {} tracks in {:.2} s ({:.0}x real time)",
-        audio_seconds,
+        "rendered the {:.1} s song ({} tracks, {:.1} s with the release tails) in {:.2} s: {:.0}x faster than real \
+         time ({:.2} s CPU on {} threads)",
+        song.duration_s,
         stems.len(),
+        audio_seconds,
         seconds,
-        audio_seconds * stems.len() as f64 / seconds.max(1e-9)
+        audio_seconds / seconds.max(1e-9),
+        cpu,
+        std::thread::available_parallelism().map_or(1, |n| n.get()).min(stems.len().max(1))
     );
     Ok(())
 }
@@ -301,6 +320,9 @@ fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
 
 fn bench_cmd(a: BenchArgs) -> Result<(), AnyError> {
     use rosin_tools::bench::{self, report};
+    if !a.sf2.exists() && a.sf2 != std::path::Path::new(DEFAULT_SF2) {
+        return Err(format!("--sf2 {}: no such file", a.sf2.display()).into());
+    }
     let model = Arc::new(load_model_arg(&a.model)?);
     let s = model.card.network;
     println!(
@@ -416,7 +438,12 @@ fn eval_cmd(a: EvalArgs) -> Result<(), AnyError> {
         return Err("no models to evaluate (none embedded, none given)".into());
     }
     let recordings = rosin_tools::dataset::read_sf2_strings(&path)?;
-    std::fs::create_dir_all(&a.out)?;
+    let out = match (&a.out, a.update_docs) {
+        (_, true) => PathBuf::from("docs/eval"),
+        (Some(dir), false) => dir.clone(),
+        (None, false) => PathBuf::from("out/eval"),
+    };
+    std::fs::create_dir_all(&out)?;
     // "neighb.": the nearest trained recordings' own features replayed at the held-out pitch
     // (the better of below/above, chosen knowing the answer); "n/ceil": its ratio to the ceiling.
     println!(
@@ -511,13 +538,13 @@ fn eval_cmd(a: EvalArgs) -> Result<(), AnyError> {
                 t.rosin_over_recordings
             );
         }
-        std::fs::write(a.out.join(format!("{section}.json")), serde_json::to_string_pretty(&report)?)?;
-        eval::plots::write_plots(&a.out, &section, &report, &audio)?;
+        std::fs::write(out.join(format!("{section}.json")), serde_json::to_string_pretty(&report)?)?;
+        eval::plots::write_plots(&out, &section, &report, &audio)?;
         if a.update_cards {
             let file = cards::update_card(&a.weights_dir, &section, &cards::HeldoutMetrics::from_report(&report))?;
             println!("updated {}", file.display());
         }
     }
-    println!("reports and plots in {}", a.out.display());
+    println!("reports and plots in {}", out.display());
     Ok(())
 }

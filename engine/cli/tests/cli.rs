@@ -174,3 +174,42 @@ fn a_malformed_musicxml_score_fails_naming_the_file() {
     let stderr = String::from_utf8_lossy(&st.stderr);
     assert!(stderr.contains("broken-score.musicxml"), "{stderr}");
 }
+
+/// The mistakes a newcomer makes are refused with a message saying what is wrong, not silently
+/// rendered differently: exit 1 for a wrong value in context, 2 for an unparsable one.
+#[test]
+fn cli_mistakes_are_caught() {
+    let dir = temp_dir("mistakes");
+    let models = fixture_args(&dir);
+    let render =
+        |extra: &[&str]| rosin().arg("render").arg(demo_midi()).args(&models).args(extra).arg("-q").output().unwrap();
+    let expect = |out: std::process::Output, code: i32, text: &str| {
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(code), "{err}");
+        assert!(err.contains(text), "expected \"{text}\" in: {err}");
+    };
+    let fixture = dir.join("fixture.safetensors");
+    expect(render(&["--model", &format!("fiddles={}", fixture.display())]), 1, "no track plays \"fiddles\"");
+    expect(render(&["--section", "9=celli"]), 1, "there is no track 9; the file has 4 tracks with notes");
+    expect(render(&["--section", "0=celli"]), 1, "there is no track 0");
+    expect(render(&["--release=-1"]), 2, "outside 0.005..30");
+    expect(render(&["--block-size", "0"]), 2, "block-size");
+    // A model under a new name is fine when a track plays it.
+    let out = rosin()
+        .arg("render")
+        .arg(demo_midi())
+        .args(&models)
+        .args(["--model", &format!("fiddles={}", fixture.display()), "--section", "1=fiddles", "-q"])
+        .args(["-o", dir.join("fiddles").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("-> fiddles (by --section)"), "{stdout}");
+    assert!(stdout.contains("faster than real time") && stdout.contains("s CPU"), "{stdout}");
+    // bench: a SoundFont that does not exist is an error (FluidSynth would fall back to its
+    // own), and --voices takes space-separated counts as its help shows.
+    let out = rosin().args(["bench", "--voices", "1", "16", "--sf2", "/nonexistent.sf2"]).output().unwrap();
+    expect(out, 1, "--sf2 /nonexistent.sf2: no such file");
+    std::fs::remove_dir_all(&dir).ok();
+}

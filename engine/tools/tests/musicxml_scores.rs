@@ -203,12 +203,12 @@ fn a_flute_part_is_refused_unless_a_section_is_chosen() {
     let msg = err.to_string();
     assert!(msg.contains("winds.musicxml"), "{msg}");
     assert!(msg.contains("part P2 (\"Flute\"): not a string instrument Rosin plays"), "{msg}");
-    assert!(msg.contains("--section 1="), "{msg}");
-    // With --section 1=violas it renders.
-    let song = parse_musicxml_bytes(&bytes, Path::new("winds.musicxml"), &[(1, "violas".into())]).unwrap();
+    assert!(msg.contains("--section 2="), "{msg}");
+    // With --section 2=violas it renders.
+    let song = parse_musicxml_bytes(&bytes, Path::new("winds.musicxml"), &[(2, "violas".into())]).unwrap();
     assert_eq!(song.tracks.len(), 2);
     assert_eq!(song.tracks[1].first_program, Some(73));
-    let opts = RenderOptions { track_sections: vec![(1, "violas".into())], ..Default::default() };
+    let opts = RenderOptions { track_sections: vec![(2, "violas".into())], ..Default::default() };
     let plans = render::plan_tracks(&song, Path::new("winds.musicxml"), &Library::embedded().unwrap(), &opts).unwrap();
     assert_eq!(plans[1].section, "violas");
 }

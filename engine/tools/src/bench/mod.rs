@@ -13,6 +13,19 @@ use std::sync::Arc;
 pub mod report;
 pub mod sampler;
 
+/// CPU seconds used by the whole process so far (all threads), for reports of parallel work.
+pub fn process_cpu_seconds() -> f64 {
+    #[cfg(unix)]
+    {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes into the timespec we own.
+        if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) } == 0 {
+            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
+        }
+    }
+    thread_cpu_seconds()
+}
+
 /// CPU seconds used by the calling thread so far.
 pub fn thread_cpu_seconds() -> f64 {
     #[cfg(unix)]

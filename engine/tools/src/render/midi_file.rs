@@ -123,6 +123,10 @@ pub struct TimedText {
 pub struct MidiTrack {
     /// Position in [`MidiSong::tracks`]: the track chunk's index for types 1 and 2.
     pub index: usize,
+    /// The track as users count it: 1, 2, … among the tracks with notes (a type-1 file's tempo
+    /// track is not one), 0 for tracks without notes. `--section N=…`, the report and the stem
+    /// file names use it.
+    pub number: usize,
     /// From the TrackName meta event; for a split type-0 file, that name plus the channel.
     pub name: Option<String>,
     /// From the InstrumentName meta event.
@@ -143,7 +147,7 @@ impl MidiTrack {
         self.name
             .clone()
             .or_else(|| self.instrument_name.clone())
-            .unwrap_or_else(|| format!("Track {}", self.index + 1))
+            .unwrap_or_else(|| format!("Track {}", self.number.max(1)))
     }
 
     /// Whether the track has any notes (tempo and empty tracks have none).
@@ -296,6 +300,11 @@ fn parse(bytes: &[u8]) -> Result<MidiSong, Problem> {
     }
 
     let duration_s = tracks.iter().filter_map(|t| t.events.last().map(|e| e.time_s)).fold(0.0f64, f64::max);
+    let mut number = 0;
+    for t in tracks.iter_mut().filter(|t| t.has_notes()) {
+        number += 1;
+        t.number = number;
+    }
 
     Ok(MidiSong { tracks, duration_s, format, sample_rate: None })
 }
@@ -643,7 +652,7 @@ fn make_track(
         _ => None,
     });
     let note_count = events.iter().filter(|e| matches!(e.event, MidiEvent::NoteOn { .. })).count();
-    MidiTrack { index, name, instrument_name, first_program, events, note_count, texts }
+    MidiTrack { index, number: 0, name, instrument_name, first_program, events, note_count, texts }
 }
 
 /// Type 0: one track per channel that has notes (all channel events if no channel has any).

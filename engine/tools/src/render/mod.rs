@@ -47,7 +47,8 @@ pub struct RenderOptions {
     /// Longest release tail rendered after the last event.
     pub max_tail_seconds: f64,
     pub settings: PerformanceSettings,
-    /// Explicit section per track index, overriding the guess from names and programs.
+    /// Explicit section per track number ([`MidiTrack::number`]: 1, 2, … among the tracks with
+    /// notes), overriding the guess from names and programs.
     pub track_sections: Vec<(usize, String)>,
     /// Section for tracks whose name and program name none (before the range decides).
     pub default_section: Option<String>,
@@ -88,6 +89,8 @@ pub enum RenderError {
     Track { path: PathBuf, track: usize, name: String, problem: String },
     #[error("{}: the file has no notes to render", .0.display())]
     NoNotes(PathBuf),
+    #[error("{}: --section {number}=…: there is no track {number}; the file has {count} tracks with notes (1-{count})", path.display())]
+    NoSuchTrack { path: PathBuf, number: usize, count: usize },
     #[error("{path}: cannot write WAV file: {source}")]
     Wav { path: PathBuf, source: hound::Error },
     #[error("{path}: {source}")]
@@ -187,11 +190,15 @@ pub fn plan_tracks(
     lib: &Library,
     opts: &RenderOptions,
 ) -> Result<Vec<TrackPlan>, RenderError> {
+    let count = song.tracks_with_notes().count();
+    if let Some(&(number, _)) = opts.track_sections.iter().find(|(n, _)| *n == 0 || *n > count) {
+        return Err(RenderError::NoSuchTrack { path: midi_path.to_owned(), number, count });
+    }
     let mut plans = Vec::new();
     for track in song.tracks.iter().filter(|t| t.has_notes()) {
         let track_error = |problem: String| RenderError::Track {
             path: midi_path.to_owned(),
-            track: track.index,
+            track: track.number,
             name: track.display_name(),
             problem,
         };
@@ -200,7 +207,7 @@ pub fn plan_tracks(
             track_error(format!(
                 "it plays only keyswitches, so nothing says which instrument plays it; choose one with \
                  --section {}=<{}>",
-                track.index,
+                track.number,
                 lib.names().join("|")
             ))
         })?;
@@ -222,7 +229,7 @@ pub fn plan_tracks(
             })
             .collect();
         plans.push(TrackPlan {
-            track: track.index,
+            track: track.number,
             name: track.display_name(),
             section,
             section_reason,
@@ -261,7 +268,7 @@ fn pick_section(
     lib: &Library,
     opts: &RenderOptions,
 ) -> Option<(String, SectionReason)> {
-    if let Some((_, s)) = opts.track_sections.iter().find(|(i, _)| *i == track.index) {
+    if let Some((_, s)) = opts.track_sections.iter().find(|(i, _)| *i == track.number) {
         return Some((s.clone(), SectionReason::Flag));
     }
     for text in [track.name.as_deref(), track.instrument_name.as_deref()].into_iter().flatten() {

@@ -677,9 +677,12 @@ fn build_song(
 
     let mut tracks = Vec::with_capacity(qparts.len());
     let mut duration_s: f64 = 0.0;
+    let mut number = 0;
     for (index, (sp, q)) in score_parts.iter().zip(qparts).enumerate() {
         let (name, instrument_name, program) = part_info(sp);
-        let has_override = overrides.iter().any(|(i, _)| *i == index);
+        // Parts are numbered as users see them: 1, 2, … among the parts that play.
+        number += !q.notes.is_empty() as usize;
+        let has_override = !q.notes.is_empty() && overrides.iter().any(|(i, _)| *i == number);
         let strings =
             [name.as_deref(), instrument_name.as_deref()].into_iter().flatten().any(|t| section_from_name(t).is_some())
                 || program.is_some_and(|p| (40..=51).contains(&p) || section_from_program(p).is_some());
@@ -688,7 +691,7 @@ fn build_song(
                 path: origin.to_path_buf(),
                 part: sp.attributes.id.0.clone(),
                 name: name.clone().or_else(|| instrument_name.clone()).unwrap_or_default(),
-                track: index,
+                track: number,
             });
         }
         let events = part_events(&q, &tempo, program);
@@ -702,6 +705,7 @@ fn build_song(
             events.iter().filter(|e| matches!(e.event, MidiEvent::NoteOn { velocity, .. } if velocity > 0)).count();
         tracks.push(MidiTrack {
             index,
+            number: if note_count > 0 { number } else { 0 },
             name,
             instrument_name,
             first_program: program,

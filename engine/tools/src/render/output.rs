@@ -46,6 +46,12 @@ pub fn write_render(
             }),
             articulations: articulation_counts(stem.notes_played),
             articulation_source: plan.articulation_source,
+            missing_articulations: rosin_core::Articulation::ALL
+                .iter()
+                .zip(stem.notes_played)
+                .filter(|(a, n)| *n > 0 && !plan.model.card.articulations.contains(a))
+                .map(|(a, _)| a.name())
+                .collect(),
             articulation_texts: plan.articulation_texts,
             auto_shorts: plan.auto_shorts,
             dynamic_source: plan.dynamic_source,

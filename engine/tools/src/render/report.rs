@@ -32,7 +32,8 @@ pub struct RenderReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TrackReport {
-    /// Track index as `--section TRACK=…` takes it.
+    /// Track number as users count it (1, 2, … among the tracks with notes), as `--section N=…`
+    /// takes it.
     pub track: usize,
     pub name: String,
     pub section: String,
@@ -45,6 +46,9 @@ pub struct TrackReport {
     /// Notes per articulation, from the engine's own record of what it played.
     pub articulations: BTreeMap<&'static str, u64>,
     pub articulation_source: ArticulationSource,
+    /// Articulations the file played that the model was not trained on (it plays them with
+    /// the conditioning it has, which is not what the file asks for).
+    pub missing_articulations: Vec<&'static str>,
     /// Playing-technique texts ("pizz.", "arco", …) read from the file.
     pub articulation_texts: usize,
     /// Onsets `--auto-articulation` made short.
@@ -102,6 +106,14 @@ impl RenderReport {
                 t.output.peak_dbfs_after,
                 clip_note(t.output.clipped_samples),
             );
+            if !t.missing_articulations.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "    warning: the {} model has no {} articulation; those notes do not play as asked",
+                    t.model,
+                    t.missing_articulations.join(" or ")
+                );
+            }
             if let Some(o) = &t.out_of_range {
                 let _ = writeln!(
                     out,
