@@ -112,7 +112,12 @@ pub struct Stem {
 
 /// A plan for one track: its events with sample positions, the model to play them and why.
 pub struct TrackPlan {
+    /// The track's number as users see it ([`MidiTrack::number`]).
     pub track: usize,
+    /// The track's position in the file ([`MidiTrack::index`]): its takes are seeded from it,
+    /// so a track plays the same takes as the plugin does for the same MIDI (file position 0
+    /// for a one-track file), whatever the numbering shown.
+    pub take_index: usize,
     pub name: String,
     pub section: String,
     pub section_reason: SectionReason,
@@ -146,6 +151,7 @@ impl TrackPlan {
         let keys = played_keys(events.iter().map(|(_, e)| e), settings);
         TrackPlan {
             track,
+            take_index: track,
             name: name.to_string(),
             section: section.to_string(),
             section_reason: SectionReason::Flag,
@@ -230,6 +236,7 @@ pub fn plan_tracks(
             .collect();
         plans.push(TrackPlan {
             track: track.number,
+            take_index: track.index,
             name: track.display_name(),
             section,
             section_reason,
@@ -301,7 +308,7 @@ pub fn render_track(
 ) -> (Vec<f32>, [u64; 4]) {
     // Each track plays its own takes: two parts in unison are two players, not one copied.
     let settings = PerformanceSettings {
-        seed: rosin_core::model::fluctuation::take_seed(opts.settings.seed, plan.track as u64),
+        seed: rosin_core::model::fluctuation::take_seed(opts.settings.seed, plan.take_index as u64),
         ..plan.settings.clone()
     };
     let mut synth = Synth::new(plan.model.clone(), settings, opts.sample_rate as f32);
