@@ -28,10 +28,13 @@ pub(crate) enum Command {
     Eval(EvalArgs),
     /// Measure speed: CPU per voice-second and offline render speed.
     Bench(BenchArgs),
-    /// Print a model's card.
+    /// Summarise a model: instrument, articulations, keys, network, training and held-out figures.
     Info {
         /// A .safetensors model file, or the name of an embedded model (e.g. "violins").
         model: String,
+        /// Print the whole model card as JSON instead.
+        #[arg(long)]
+        json: bool,
     },
 }
 

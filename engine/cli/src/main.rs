@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Render(args) => render_cmd(args),
-        Command::Info { model } => info_cmd(&model),
+        Command::Info { model, json } => info_cmd(&model, json),
         Command::Dataset(args) => dataset_cmd(args),
         Command::Bench(args) => bench_cmd(args),
         Command::Eval(args) => eval_cmd(args),
@@ -58,10 +58,72 @@ fn command_line() -> String {
     std::env::args().collect::<Vec<_>>().join(" ")
 }
 
-fn info_cmd(spec: &str) -> Result<(), AnyError> {
+fn info_cmd(spec: &str, json: bool) -> Result<(), AnyError> {
     let m = load_model_arg(spec)?;
-    println!("{}", m.card.to_json_pretty());
-    println!("parameters: {}", m.card.network.parameter_count());
+    if json {
+        println!("{}", m.card.to_json_pretty());
+        return Ok(());
+    }
+    let c = &m.card;
+    let n = c.network;
+    let note = |k: u8| {
+        const NAMES: [&str; 12] = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
+        format!("{}{}", NAMES[k as usize % 12], k as i32 / 12 - 1)
+    };
+    println!("{} ({spec})", c.name);
+    println!("  instrument     {}", c.instrument);
+    println!("  articulations  {}", c.articulations.iter().map(|a| a.name()).collect::<Vec<_>>().join(", "));
+    println!(
+        "  trained keys   {}-{} ({}-{}); dynamic layers at {}",
+        c.key_range[0],
+        c.key_range[1],
+        note(c.key_range[0]),
+        note(c.key_range[1]),
+        c.layer_dynamics.iter().map(|d| format!("{d:.2}")).collect::<Vec<_>>().join(", ")
+    );
+    println!(
+        "  network        {} inputs -> {} -> GRU {} -> {} -> {} outputs, {} parameters, {} Hz control rate",
+        n.inputs,
+        n.input_hidden,
+        n.gru_hidden,
+        n.output_hidden,
+        n.outputs,
+        n.parameter_count(),
+        c.control_rate_hz
+    );
+    match &c.fluctuation {
+        Some(f) => println!("  takes          fluctuation part: {} components, order {}", f.components, f.order),
+        None => println!("  takes          none (every repetition plays the averaged note)"),
+    }
+    // The rest is free-form in the card: read it as JSON, skip what a card lacks.
+    let card: serde_json::Value = serde_json::from_str(&c.to_json_pretty())?;
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    if let Some(t) = card.get("training") {
+        for (label, key) in [("source", "source"), ("licence", "licence"), ("command", "command")] {
+            if let Some(v) = t.get(key).and_then(text) {
+                println!("  {label:<14} {v}");
+            }
+        }
+        if let Some(held) = t.get("held_out").and_then(|v| v.as_array()) {
+            println!("  held out       {} recordings (not trained on)", held.len());
+        }
+    }
+    if let Some(h) = card.pointer("/metrics/heldout") {
+        let num = |k: &str| h.get(k).and_then(|v| v.as_f64());
+        if let (Some(r), Some(s)) = (num("mss_rosin"), num("mss_sampler")) {
+            println!(
+                "  held-out fit   spectral distance {r:.3} (a sampler repitching the nearest recording: {s:.3}, ratio {:.2})",
+                r / s
+            );
+        }
+        if let Some(p) = num("median_f0_error_cents") {
+            println!("  pitch          median error {p:.1} cents");
+        }
+        if let Some(d) = num("cc1_sweep_range_db") {
+            println!("  CC1 0 -> 127   {d:.1} dB");
+        }
+    }
+    println!("  (the whole card: rosin info {spec} --json)");
     Ok(())
 }
 

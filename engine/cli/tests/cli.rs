@@ -134,9 +134,15 @@ fn bad_midi_and_model_files_fail_with_a_message_naming_them() {
 
     let info = rosin().arg("info").arg(&bad_model).output().unwrap();
     assert_eq!(info.status.code(), Some(1));
-    let ok = rosin().arg("info").arg(dir.join("fixture.safetensors")).output().unwrap();
+    let ok = rosin().args(["info", "--json"]).arg(dir.join("fixture.safetensors")).output().unwrap();
     assert!(ok.status.success());
     assert!(String::from_utf8_lossy(&ok.stdout).contains("\"format_version\": 1"));
+    let summary = rosin().args(["info", "violins"]).output().unwrap();
+    let text = String::from_utf8_lossy(&summary.stdout);
+    assert!(summary.status.success(), "{}", String::from_utf8_lossy(&summary.stderr));
+    for line in ["articulations", "trained keys", "network", "(the whole card: rosin info violins --json)"] {
+        assert!(text.contains(line), "{line} missing from: {text}");
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 
