@@ -40,7 +40,7 @@ fn dataset_then_train_with_audio_fine_tune_writes_a_playable_model() {
     assert!(out.contains("fine-tune: audio of"), "{out}");
     assert!(out.contains("fine-tune: 4 steps"), "{out}");
     assert!(model.with_extension("finetune.png").exists());
-    let info = run(rosin().arg("info").arg(&model));
+    let info = run(rosin().args(["info", "--json"]).arg(&model));
     assert!(info.contains("fine_tune_steps"), "{info}");
     // The fine-tuned model renders a note.
     let m = std::sync::Arc::new(rosin_core::Model::load(&model).unwrap());
