@@ -6,10 +6,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use rosin_fuzz::scratch_file;
 use rosin_tools::dataset::read_sf2_strings;
 use rosin_tools::dataset::sf2::Sf2;
 use rosin_tools::dataset::vsco::select_strings;
-use rosin_fuzz::scratch_file;
 
 /// Samples read per input (each read is bounded by the file anyway).
 const MAX_SAMPLES_READ: usize = 64;

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rosin_tools::dataset::read_wav_folder;
 use rosin_fuzz::scratch_file;
+use rosin_tools::dataset::read_wav_folder;
 
 fuzz_target!(|data: &[u8]| {
     let path = scratch_file("wav", "violins_sustain_A4_v1.wav", data);
