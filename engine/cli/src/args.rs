@@ -115,28 +115,29 @@ pub(crate) struct RenderArgs {
     pub(crate) quiet: bool,
 }
 
-fn parse_release(s: &str) -> Result<f32, String> {
-    let v: f32 = s.parse().map_err(|_| format!("\"{s}\" is not a number of seconds"))?;
-    if !(0.005..=30.0).contains(&v) {
-        return Err(format!("{v} s is outside 0.005..30 s"));
+/// A number within `range`, in `unit` (" s", " dB"); the error says which bound was crossed.
+fn number_in<T>(s: &str, range: std::ops::RangeInclusive<T>, unit: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    let text = s.trim().trim_end_matches(unit.trim()).trim();
+    let v: T = text.parse().map_err(|_| format!("\"{s}\" is not a number{unit}"))?;
+    if !range.contains(&v) {
+        return Err(format!("{v}{unit} is outside {}..{}{unit}", range.start(), range.end()));
     }
     Ok(v)
+}
+
+fn parse_release(s: &str) -> Result<f32, String> {
+    number_in(s, 0.005..=30.0, " s")
 }
 
 fn parse_auto_short(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("\"{s}\" is not a number of seconds"))?;
-    if !(0.01..=2.0).contains(&v) {
-        return Err(format!("{v} s is outside 0.01..2 s"));
-    }
-    Ok(v)
+    number_in(s, 0.01..=2.0, " s")
 }
 
 fn parse_gain(s: &str) -> Result<f32, String> {
-    let v: f32 = s.trim_end_matches("dB").trim().parse().map_err(|_| format!("\"{s}\" is not a gain in dB"))?;
-    if !(-60.0..=24.0).contains(&v) {
-        return Err(format!("{v} dB is outside -60..24 dB"));
-    }
-    Ok(v)
+    number_in(s, -60.0..=24.0, " dB")
 }
 
 fn parse_variation(s: &str) -> Result<f32, String> {

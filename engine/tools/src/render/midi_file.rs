@@ -217,17 +217,35 @@ pub fn seconds_to_sample(time_s: f64, sample_rate: u32) -> u64 {
     }
 }
 
-/// Reads and parses a MIDI file; files over [`MAX_FILE_BYTES`] are refused before reading.
-pub fn read_midi_file(path: &Path) -> Result<MidiSong, MidiFileError> {
-    let io_err = |source| MidiFileError::Io { path: path.to_path_buf(), source };
-    let file = std::fs::File::open(path).map_err(io_err)?;
-    let size = file.metadata().map_err(io_err)?.len();
+/// Why [`read_limited`] gave no bytes.
+pub(crate) enum LimitedReadError {
+    Io(std::io::Error),
+    /// The file's size, over [`MAX_FILE_BYTES`].
+    TooLarge(u64),
+}
+
+/// A score file's bytes; files over [`MAX_FILE_BYTES`] are refused before reading (the MIDI
+/// and MusicXML readers share it).
+pub(crate) fn read_limited(path: &Path) -> Result<Vec<u8>, LimitedReadError> {
+    let file = std::fs::File::open(path).map_err(LimitedReadError::Io)?;
+    let size = file.metadata().map_err(LimitedReadError::Io)?.len();
     if size > MAX_FILE_BYTES {
-        return Err(MidiFileError::TooLarge { path: path.to_path_buf(), size, limit: MAX_FILE_BYTES });
+        return Err(LimitedReadError::TooLarge(size));
     }
     let mut bytes = Vec::with_capacity(size as usize);
     // `take` guards against a file that grows between the size check and the read.
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io_err)?;
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(LimitedReadError::Io)?;
+    Ok(bytes)
+}
+
+/// Reads and parses a MIDI file; files over [`MAX_FILE_BYTES`] are refused before reading.
+pub fn read_midi_file(path: &Path) -> Result<MidiSong, MidiFileError> {
+    let bytes = read_limited(path).map_err(|e| match e {
+        LimitedReadError::Io(source) => MidiFileError::Io { path: path.to_path_buf(), source },
+        LimitedReadError::TooLarge(size) => {
+            MidiFileError::TooLarge { path: path.to_path_buf(), size, limit: MAX_FILE_BYTES }
+        }
+    })?;
     parse_midi_bytes(&bytes, path)
 }
 

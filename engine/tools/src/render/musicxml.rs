@@ -56,7 +56,9 @@ use ::musicxml::elements::{
 use rosin_core::{Articulation, MidiEvent};
 
 use super::articulations::articulation_from_text;
-use super::midi_file::{MidiSong, MidiTrack, SongFormat, TimedEvent, MAX_FILE_BYTES, MAX_SONG_SECONDS};
+use super::midi_file::{
+    read_limited, LimitedReadError, MidiSong, MidiTrack, SongFormat, TimedEvent, MAX_FILE_BYTES, MAX_SONG_SECONDS,
+};
 use super::sections::{section_from_name, section_from_program};
 
 /// CC1 levels of ppp, pp, p, mp, mf, f, ff, fff.
@@ -120,14 +122,12 @@ pub fn is_musicxml_path(path: &Path) -> bool {
 /// `overrides` are the `--section` choices (track index, section): parts with one are accepted
 /// whatever their instrument.
 pub fn read_musicxml_file(path: &Path, overrides: &[(usize, String)]) -> Result<MidiSong, MusicXmlError> {
-    let io_err = |source| MusicXmlError::Io { path: path.to_path_buf(), source };
-    let file = std::fs::File::open(path).map_err(io_err)?;
-    let size = file.metadata().map_err(io_err)?.len();
-    if size > MAX_FILE_BYTES {
-        return Err(MusicXmlError::TooLarge { path: path.to_path_buf(), size, limit: MAX_FILE_BYTES });
-    }
-    let mut bytes = Vec::with_capacity(size as usize);
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io_err)?;
+    let bytes = read_limited(path).map_err(|e| match e {
+        LimitedReadError::Io(source) => MusicXmlError::Io { path: path.to_path_buf(), source },
+        LimitedReadError::TooLarge(size) => {
+            MusicXmlError::TooLarge { path: path.to_path_buf(), size, limit: MAX_FILE_BYTES }
+        }
+    })?;
     parse_musicxml_bytes(&bytes, path, overrides)
 }
 
