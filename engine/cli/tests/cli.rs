@@ -64,6 +64,19 @@ fn render_writes_one_stem_per_track_and_a_mix_deterministically() {
     assert_eq!(r.spec().sample_rate, 48_000);
     assert_eq!(r.spec().bits_per_sample, 24);
     assert!(r.duration() as f64 / 48_000.0 > 37.0);
+    // A plain PCM header (format 1), which Python's `wave` module and older tools open; hound's
+    // own writer would use WAVE_FORMAT_EXTENSIBLE for 24-bit.
+    let bytes = std::fs::read(&a[0]).unwrap();
+    assert_eq!(u16::from_le_bytes([bytes[20], bytes[21]]), 1, "{} is not plain PCM", a[0].display());
+    if let Ok(py) = std::process::Command::new("python3")
+        .args(["-c", "import sys, wave; w = wave.open(sys.argv[1]); print(w.getsampwidth(), w.getnframes())"])
+        .arg(&a[0])
+        .output()
+    {
+        let said = String::from_utf8_lossy(&py.stdout);
+        assert!(py.status.success(), "python's wave cannot open the stem: {}", String::from_utf8_lossy(&py.stderr));
+        assert_eq!(said.trim(), format!("3 {}", r.duration()));
+    }
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&a[5]).unwrap()).unwrap();
     assert_eq!(report["tracks"].as_array().unwrap().len(), 4);
     assert!(report["gain_db"].as_f64().unwrap() <= 0.0);

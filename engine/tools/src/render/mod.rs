@@ -16,6 +16,7 @@ pub mod musicxml;
 pub mod output;
 pub mod report;
 pub mod sections;
+pub mod wav;
 
 use articulations::{plan_articulations, ArticulationSource, AutoShort};
 use dynamics::{cc_map_for, choose_dynamic_source, DynamicSource};
@@ -91,8 +92,6 @@ pub enum RenderError {
     NoNotes(PathBuf),
     #[error("{}: --section {number}=…: there is no track {number}; the file has {count} tracks with notes (1-{count})", path.display())]
     NoSuchTrack { path: PathBuf, number: usize, count: usize },
-    #[error("{path}: cannot write WAV file: {source}")]
-    Wav { path: PathBuf, source: hound::Error },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("unsupported sample rate {0} Hz (use 22050..=192000)")]
@@ -391,37 +390,6 @@ pub fn mix(stems: &[Stem]) -> Vec<f32> {
         }
     }
     out
-}
-
-/// Writes mono audio as a WAV file. Returns the number of clipped samples (24-bit only).
-pub fn write_wav(path: &Path, audio: &[f32], sample_rate: u32, format: SampleFormat) -> Result<usize, RenderError> {
-    let wav_err = |source| RenderError::Wav { path: path.to_owned(), source };
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate,
-        bits_per_sample: if format == SampleFormat::Int24 { 24 } else { 32 },
-        sample_format: if format == SampleFormat::Int24 {
-            hound::SampleFormat::Int
-        } else {
-            hound::SampleFormat::Float
-        },
-    };
-    let mut w = hound::WavWriter::create(path, spec).map_err(wav_err)?;
-    let mut clipped = 0;
-    for &x in audio {
-        match format {
-            SampleFormat::Float32 => w.write_sample(x).map_err(wav_err)?,
-            SampleFormat::Int24 => {
-                const FULL: f32 = 8_388_607.0;
-                if x.abs() > 1.0 {
-                    clipped += 1;
-                }
-                w.write_sample((x.clamp(-1.0, 1.0) * FULL).round() as i32).map_err(wav_err)?
-            }
-        }
-    }
-    w.finalize().map_err(wav_err)?;
-    Ok(clipped)
 }
 
 /// A file-system-safe version of a track name.

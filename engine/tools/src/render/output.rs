@@ -2,7 +2,8 @@
 
 use super::gain::{common_gain, peak, to_dbfs, CEILING_DBFS};
 use super::report::{articulation_counts, OutOfRange, OutputReport, RenderReport, TrackReport, REPORT_FILE};
-use super::{file_stem_for, mix, write_wav, RenderError, RenderOptions, SampleFormat, Stem, TrackPlan};
+use super::wav::write_wav;
+use super::{file_stem_for, mix, RenderError, RenderOptions, SampleFormat, Stem, TrackPlan};
 use std::path::{Path, PathBuf};
 
 /// Applies the common gain to `stems` (in place), writes every stem, the mix (if asked) and
@@ -30,7 +31,7 @@ pub fn write_render(
     for ((stem, plan), before) in stems.iter_mut().zip(plans).zip(stem_peaks) {
         scale(&mut stem.audio);
         let file = PathBuf::from(format!("{}.wav", file_stem_for(stem.track, &stem.name)));
-        let clipped_samples = write_wav(&out_dir.join(&file), &stem.audio, opts.sample_rate, opts.format)?;
+        let clipped_samples = write_wav(&out_dir.join(&file), &stem.audio, 1, opts.sample_rate, opts.format)?;
         tracks.push(TrackReport {
             track: plan.track,
             name: plan.name.clone(),
@@ -68,7 +69,7 @@ pub fn write_render(
     let mix = if opts.write_mix {
         scale(&mut mixed);
         let file = PathBuf::from("mix.wav");
-        let clipped_samples = write_wav(&out_dir.join(&file), &mixed, opts.sample_rate, opts.format)?;
+        let clipped_samples = write_wav(&out_dir.join(&file), &mixed, 1, opts.sample_rate, opts.format)?;
         Some(OutputReport {
             file,
             peak_dbfs_before: to_dbfs(mix_peak),
