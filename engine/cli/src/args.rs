@@ -246,7 +246,7 @@ pub(crate) struct TrainArgs {
     #[arg(long, default_value_t = 5.0)]
     pub(crate) fine_tune_brightness_weight: f32,
     /// SoundFont or WAV folder the dataset was made from (the fine-tune needs the audio;
-    /// default: the Debian package's SoundFont).
+    /// default: the one the dataset's manifest records, else the Debian package's SoundFont).
     #[arg(long)]
     pub(crate) recordings: Option<PathBuf>,
     #[arg(short, long)]
@@ -395,10 +395,5 @@ impl TrainArgs {
                 ..Default::default()
             }
         })
-    }
-
-    /// --recordings, or the default SoundFont.
-    pub(crate) fn recordings_path(&self) -> PathBuf {
-        self.recordings.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_SF2))
     }
 }

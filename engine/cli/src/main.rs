@@ -200,12 +200,15 @@ fn render_cmd(a: RenderArgs) -> Result<(), AnyError> {
     Ok(())
 }
 
-fn bar(quiet: bool, len: u64, msg: String) -> ProgressBar {
+/// A progress bar counting `len` of `unit` ("notes", "steps", "s").
+fn bar(quiet: bool, len: u64, msg: String, unit: &str) -> ProgressBar {
     let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(len) };
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({elapsed} elapsed, eta {eta})")
-            .unwrap()
-            .progress_chars("=> "),
+        ProgressStyle::with_template(&format!(
+            "{{msg}} [{{bar:40}}] {{pos}}/{{len}} {unit} ({{elapsed}} elapsed, eta {{eta}})"
+        ))
+        .unwrap()
+        .progress_chars("=> "),
     );
     bar.set_message(msg);
     bar
@@ -215,7 +218,7 @@ fn dataset_cmd(a: DatasetArgs) -> Result<(), AnyError> {
     use rosin_tools::dataset::build;
     let command = command_line();
     let loaded = build::load(&a.source(), &a.instruments, a.licence.as_deref())?;
-    let bar = bar(a.quiet, loaded.recordings.len() as u64, "analysing".into());
+    let bar = bar(a.quiet, loaded.recordings.len() as u64, "analysing".into(), "notes");
     let report = build::build(&loaded, &a.out, &command, &|| bar.inc(1))?;
     bar.finish_and_clear();
     println!("{:<10} {:<10} {:>6} {:>9}", "instrument", "artic.", "train", "held out");
@@ -234,6 +237,16 @@ fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
     use rosin_tools::dataset::store;
     use rosin_train::TrainConfig;
     let inst = a.instrument.to_ascii_lowercase();
+    if !a.dataset.join(store::MANIFEST).exists() {
+        return Err(format!(
+            "{}: no dataset here (no {}); make one first with `rosin dataset --out {}` \
+             (add --wav-folder DIR for your own recordings)",
+            a.dataset.display(),
+            store::MANIFEST,
+            a.dataset.display()
+        )
+        .into());
+    }
     let (manifest, notes) = store::read(&a.dataset, |e| e.instrument == inst)?;
     if notes.is_empty() {
         return Err(format!("{}: no notes of instrument \"{inst}\"", a.dataset.display()).into());
@@ -270,23 +283,61 @@ fn train_cmd(a: TrainArgs) -> Result<(), AnyError> {
         fluctuation: (!a.no_fluctuation).then(rosin_train::fluctuation_fit::FitConfig::default),
         ..Default::default()
     };
-    let recordings = match cfg.fine_tune {
+    println!("training {name}: {} notes ({} held out and never trained on)", trainset.len(), held.len());
+    // The fine-tune's audio is read now, so a wrong source fails before the training rather than
+    // after it; what was found is said when the fine-tune starts.
+    let (recordings, fine_tune_found) = match cfg.fine_tune {
         Some(_) => {
-            let r = rosin_train::recordings::fine_tune_audio(&a.recordings_path(), &trainset)?;
+            let source =
+                a.recordings.clone().or_else(|| manifest.recordings.clone()).unwrap_or_else(|| DEFAULT_SF2.into());
+            let r = rosin_train::recordings::fine_tune_audio(&source, &trainset, &manifest.source)?;
             let m = &r.report;
-            println!("fine-tune: audio of {} of {} training notes from {}", m.found, m.notes, m.source.display());
-            r.audio
+            let found =
+                format!("fine-tune: audio of {} of {} training notes from {}", m.found, m.notes, m.source.display());
+            (r.audio, Some(found))
         }
-        None => Vec::new(),
+        None => (Vec::new(), None),
     };
     let audio: Vec<Option<&[f32]>> = recordings.iter().map(|r| r.as_deref()).collect();
-    println!("training {name}: {} notes ({} held out and never trained on)", trainset.len(), held.len());
-    let bar = bar(a.quiet, 1000, format!("training {name}"));
+    let fine_tune_limits = cfg.fine_tune.as_ref().map(|f| (f.max_steps, f.max_seconds));
+    let mut stage_bar: Option<(&'static str, ProgressBar, bool)> = None;
     let result = rosin_train::train(&cfg, &manifest, &trainset, &held, &audio, |p| {
-        bar.set_position((p.fraction * 1000.0) as u64);
-        bar.set_message(format!("training {name} ({}): step {} loss {:.3}", p.stage, p.step, p.loss));
+        if stage_bar.as_ref().is_none_or(|(stage, _, _)| *stage != p.stage) {
+            if let Some((_, b, _)) = stage_bar.take() {
+                b.finish_and_clear();
+            }
+            let (steps, seconds) = match p.stage {
+                "audio" => fine_tune_limits.unwrap_or((None, 0.0)),
+                _ => (cfg.max_steps, cfg.max_seconds),
+            };
+            if p.stage == "audio" {
+                if let Some(found) = &fine_tune_found {
+                    println!("{found}");
+                }
+            }
+            let what = if p.stage == "audio" { "fine-tune" } else { "training" };
+            let b = match steps {
+                Some(n) => bar(a.quiet, n as u64, format!("{what} {name}"), "steps"),
+                None => bar(a.quiet, seconds.ceil() as u64, format!("{what} {name}"), "s"),
+            };
+            stage_bar = Some((p.stage, b, steps.is_some()));
+        }
+        let (_, b, counts_steps) = stage_bar.as_ref().unwrap();
+        b.set_position(if *counts_steps {
+            p.step as u64
+        } else {
+            (p.fraction * b.length().unwrap_or(0) as f64) as u64
+        });
+        b.set_message(format!(
+            "{} {name}: step {} loss {:.3}",
+            if p.stage == "audio" { "fine-tune" } else { "training" },
+            p.step,
+            p.loss
+        ));
     })?;
-    bar.finish_and_clear();
+    if let Some((_, b, _)) = stage_bar {
+        b.finish_and_clear();
+    }
     let mut result = result;
     if let (Some(m), 0, None) = (&init, result.steps, &cfg.fine_tune) {
         // Nothing was trained (only the fluctuation fitted): the network's figures are the

@@ -11,8 +11,12 @@ use std::path::{Path, PathBuf};
 pub enum RecordingsError {
     #[error(transparent)]
     Dataset(#[from] DatasetError),
-    #[error("{}: none of the {notes} training notes found for the fine-tune", .path.display())]
-    NoneFound { path: PathBuf, notes: usize },
+    #[error(
+        "{}: none of the {notes} training notes found for the fine-tune; the dataset was made from \
+         {made_from}: pass that SoundFont or WAV folder with --recordings",
+        .path.display()
+    )]
+    NoneFound { path: PathBuf, notes: usize, made_from: String },
 }
 
 /// How many notes found their recording.
@@ -58,8 +62,12 @@ pub fn match_notes(recordings: &[NoteRecording], notes: &[PreparedNote]) -> Vec<
 
 /// Reads `source` (a folder: WAV folder; otherwise a SoundFont's VSCO2 strings) and matches its
 /// recordings to `notes`. An error when not one note is found: the source is not the one the
-/// dataset was made from.
-pub fn fine_tune_audio(source: &Path, notes: &[PreparedNote]) -> Result<FineTuneAudio, RecordingsError> {
+/// dataset was made from (`made_from`, the manifest's words for it, goes into that error).
+pub fn fine_tune_audio(
+    source: &Path,
+    notes: &[PreparedNote],
+    made_from: &str,
+) -> Result<FineTuneAudio, RecordingsError> {
     let recordings = if source.is_dir() {
         rosin_tools::dataset::read_wav_folder(source)?
     } else {
@@ -68,7 +76,11 @@ pub fn fine_tune_audio(source: &Path, notes: &[PreparedNote]) -> Result<FineTune
     let audio = match_notes(&recordings, notes);
     let found = audio.iter().filter(|a| a.is_some()).count();
     if found == 0 {
-        return Err(RecordingsError::NoneFound { path: source.to_owned(), notes: notes.len() });
+        return Err(RecordingsError::NoneFound {
+            path: source.to_owned(),
+            notes: notes.len(),
+            made_from: made_from.into(),
+        });
     }
     Ok(FineTuneAudio { audio, report: MatchReport { source: source.to_owned(), found, notes: notes.len() } })
 }
@@ -140,7 +152,7 @@ mod tests {
 
     #[test]
     fn an_unreadable_source_is_an_error_naming_it() {
-        let e = fine_tune_audio(Path::new("/nonexistent/strings.sf2"), &[]).err().unwrap();
+        let e = fine_tune_audio(Path::new("/nonexistent/strings.sf2"), &[], "VSCO2").err().unwrap();
         assert!(matches!(e, RecordingsError::Dataset(_)), "{e}");
         assert!(e.to_string().contains("/nonexistent/strings.sf2"), "{e}");
     }

@@ -47,6 +47,8 @@ pub enum BuildError {
 /// Recordings read from a [`Source`], with what the manifest says about them.
 pub struct Loaded {
     pub recordings: Vec<NoteRecording>,
+    /// The file or folder read, as the manifest records it.
+    pub path: PathBuf,
     pub source: String,
     pub licence: String,
 }
@@ -54,25 +56,27 @@ pub struct Loaded {
 /// Reads the recordings of `source`, keeping only `instruments` (case-insensitive; empty: all).
 /// `licence` overrides the source's default licence text.
 pub fn load(source: &Source, instruments: &[String], licence: Option<&str>) -> Result<Loaded, BuildError> {
-    let (mut recordings, source, default_licence) = match source {
+    let (mut recordings, path, source, default_licence) = match source {
         Source::WavFolder(dir) => {
-            (super::read_wav_folder(dir)?, format!("WAV folder {}", dir.display()), UNKNOWN_LICENCE)
+            (super::read_wav_folder(dir)?, dir.clone(), format!("WAV folder {}", dir.display()), UNKNOWN_LICENCE)
         }
         Source::Sf2(path) => {
             let p = path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_SF2));
             if path.is_none() && !p.exists() {
                 return Err(BuildError::DefaultSoundFontMissing(p));
             }
-            (super::read_sf2_strings(&p)?, VSCO_SOURCE.to_string(), VSCO_LICENCE)
+            (super::read_sf2_strings(&p)?, p, VSCO_SOURCE.to_string(), VSCO_LICENCE)
         }
     };
+    // Absolute, so a later `rosin train` from another folder finds the audio again.
+    let path = std::path::absolute(&path).unwrap_or(path);
     if !instruments.is_empty() {
         recordings.retain(|r| instruments.iter().any(|i| i.eq_ignore_ascii_case(&r.instrument)));
         if recordings.is_empty() {
             return Err(BuildError::NoRecordingsOf(instruments.join(", ")));
         }
     }
-    Ok(Loaded { recordings, source, licence: licence.unwrap_or(default_licence).to_string() })
+    Ok(Loaded { recordings, path, source, licence: licence.unwrap_or(default_licence).to_string() })
 }
 
 /// Notes of one (instrument, articulation) in a built dataset.
@@ -112,6 +116,7 @@ pub fn build(
         format_version: 1,
         source: loaded.source.clone(),
         licence: loaded.licence.clone(),
+        recordings: Some(loaded.path.clone()),
         command: command.to_string(),
         frame_rate: rosin_core::formulas::CONTROL_RATE_HZ,
         harmonic_bands: BandLayout::HARMONIC_V1,

@@ -17,6 +17,10 @@ pub struct Manifest {
     /// Where the recordings came from and under what licence (copied into model cards).
     pub source: String,
     pub licence: String,
+    /// The SoundFont or WAV folder the notes were read from, for tools that need the audio
+    /// again (the fine-tune). Absent in datasets written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recordings: Option<PathBuf>,
     pub command: String,
     pub frame_rate: f32,
     pub harmonic_bands: BandLayout,

@@ -54,7 +54,9 @@ pub fn read_wav_folder(dir: &Path) -> Result<Vec<NoteRecording>, DatasetError> {
             sample_rate,
             audio,
             loop_range: None,
-            source: path.display().to_string(),
+            // The name within the folder, not the path as typed: the fine-tune matches notes
+            // to files again later, perhaps from another working directory.
+            source: path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
         });
     }
     recs.sort_by(|a, b| {
