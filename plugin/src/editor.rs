@@ -1,7 +1,9 @@
 //! The editor (nice-plug-egui): articulation selector and keyswitch map, performance controls,
 //! a live meter (level and noise envelope, read from lock-free atomics), the model card, and
-//! loading another model file (validated on the loader thread; errors are shown here).
+//! loading another model file, typed or chosen in a file dialog ([`crate::file_dialog`]), and
+//! validated on the loader thread; errors are shown here.
 
+use crate::file_dialog::{DialogOutcome, FileDialog};
 use crate::model_source::ModelSource;
 use crate::params::{ArticulationParam, RosinParams};
 use crate::shared::{LoaderRequest, Shared};
@@ -21,7 +23,16 @@ pub const HEIGHT: u32 = 560;
 
 pub fn create(params: Arc<RosinParams>, shared: Arc<Shared>, loader: Sender<LoaderRequest>) -> Option<RosinEditor> {
     let state = EguiEditorState::from_size(nice_plug::editor::dpi::LogicalSize::new(WIDTH as f64, HEIGHT as f64), 1.0);
-    let app = RosinApp { params, shared, loader, gui: None, path: String::new(), peak_hold: 0.0 };
+    let app = RosinApp {
+        params,
+        shared,
+        loader,
+        gui: None,
+        path: String::new(),
+        dialog: FileDialog::default(),
+        dialog_problem: None,
+        peak_hold: 0.0,
+    };
     create_egui_editor(state, nice_plug_egui::RepaintNotifier::new(), EguiNiceSettings::new().with_tile("Rosin"), app)
 }
 
@@ -31,6 +42,9 @@ pub struct RosinApp {
     loader: Sender<LoaderRequest>,
     gui: Option<GuiContext>,
     path: String,
+    dialog: FileDialog,
+    /// Why the last dialog could not open (shown under the path field).
+    dialog_problem: Option<String>,
     peak_hold: f32,
 }
 
@@ -221,12 +235,35 @@ fn model_card(app: &mut RosinApp, ui: &mut egui::Ui) {
     if let Some(e) = &status.error {
         ui.colored_label(Color32::from_rgb(240, 110, 100), format!("Could not load: {e}"));
     }
+    match app.dialog.poll() {
+        Some(DialogOutcome::Chosen(path)) => {
+            app.path = path.display().to_string();
+            app.dialog_problem = None;
+            let _ = app.loader.send(LoaderRequest::LoadFile(path));
+        }
+        Some(DialogOutcome::Unavailable(why)) => app.dialog_problem = Some(why),
+        Some(DialogOutcome::Cancelled) | None => {}
+    }
     ui.horizontal(|ui| {
         ui.add(egui::TextEdit::singleline(&mut app.path).hint_text("/path/to/model.safetensors").desired_width(200.0));
+        let browse = ui.add_enabled(!app.dialog.is_open(), egui::Button::new("Browse…"));
+        if browse.clicked() {
+            // Start where the typed path points, if it is a folder or a file in one.
+            let typed = std::path::PathBuf::from(app.path.trim());
+            let start = if typed.is_dir() {
+                Some(typed)
+            } else {
+                typed.parent().filter(|d| d.is_dir()).map(|d| d.to_path_buf())
+            };
+            app.dialog.open(start);
+        }
         if ui.button("Load model").clicked() && !app.path.trim().is_empty() {
             let _ = app.loader.send(LoaderRequest::LoadFile(app.path.trim().into()));
         }
     });
+    if let Some(why) = &app.dialog_problem {
+        ui.colored_label(Color32::YELLOW, why);
+    }
     if matches!(status.source, ModelSource::File { .. }) {
         ui.small("Choosing a section plays its embedded model again.");
     }

@@ -7,10 +7,12 @@
 //!   nothing, and allocate only for a new sample rate;
 //! - loader ([`shared::spawn_loader`]): loads and validates models, prepares them for the
 //!   running engine, and drops the ones the audio thread hands back;
-//! - GUI ([`editor`]): shows the model card and meter, asks the loader for model files.
+//! - GUI ([`editor`]): shows the model card and meter, asks the loader for model files (chosen
+//!   in a dialog that runs as its own process on a helper thread, [`file_dialog`]).
 
 pub mod editor;
 pub mod events;
+pub mod file_dialog;
 pub mod meter;
 pub mod model_source;
 pub mod params;
