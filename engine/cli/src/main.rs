@@ -201,6 +201,22 @@ fn render_cmd(a: RenderArgs) -> Result<(), AnyError> {
 }
 
 /// A progress bar counting `len` of `unit` ("notes", "steps", "s").
+/// What `rosin eval`'s table columns mean, printed above it.
+const EVAL_COLUMNS: &str = "\
+Held-out notes (never trained on), per model and articulation. Distances are the multi-scale
+spectral distance to the recording (lower is closer):
+  rosin    Rosin playing the note from MIDI
+  sampler  the nearest trained recording, resampled to the pitch (what a sampler plays)
+  ceiling  the synthesizer replaying the recording's own analysed features (the best any model
+           driving this synthesizer could do)
+  neighb.  the nearest trained recording's features replayed at the held-out pitch (the better
+           of the neighbours below and above, chosen knowing the answer)
+  r/samp, r/ceil, n/ceil  ratios of those distances (r = rosin, n = neighb.)
+  f0 ct    Rosin's median pitch error in cents; rec. ct: the recording's own pitch spread
+  loud dB  mean |difference| of the 20 ms loudness contour from the recording's, overall level
+           removed: Rosin / sampler
+";
+
 fn bar(quiet: bool, len: u64, msg: String, unit: &str) -> ProgressBar {
     let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new(len) };
     bar.set_style(
@@ -557,8 +573,7 @@ fn eval_cmd(a: EvalArgs) -> Result<(), AnyError> {
         (None, false) => PathBuf::from("out/eval"),
     };
     std::fs::create_dir_all(&out)?;
-    // "neighb.": the nearest trained recordings' own features replayed at the held-out pitch
-    // (the better of below/above, chosen knowing the answer); "n/ceil": its ratio to the ceiling.
+    println!("{EVAL_COLUMNS}");
     println!(
         "{:<9} {:<10} {:>5} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>6} {:>6} {:>7} {:>9}",
         "model",
