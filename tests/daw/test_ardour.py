@@ -185,7 +185,7 @@ def test_rosin_in_ardour(tmp_path):
         section = {0: "violins", 2: "celli"}[TRACKS[name][1]]
         out = tmp_path / "render" / name
         subprocess.run([str(rosin), "render", str(midifiles / f"{name}-{track}.mid"), "-o", str(out), "--format",
-                        "float32", "--no-mix", "--no-normalize", "-q", "--section", f"1={section}"],
+                        "float32", "--no-mix", "--no-normalize", "--mono", "-q", "--section", f"1={section}"],
                        check=True, capture_output=True)
         stems = list(out.glob("*.wav"))
         assert len(stems) == 1, stems

@@ -110,6 +110,17 @@ pub(crate) struct RenderArgs {
     /// Write the stems at the level they were rendered (0 dB), even if they clip.
     #[arg(long)]
     pub(crate) no_normalize: bool,
+    /// Mono stems and mix: the engine's output as it is, no placement.
+    #[arg(long, conflicts_with_all = ["pans", "seats"])]
+    pub(crate) mono: bool,
+    /// Place a track: TRACK=PAN, PAN from -1 (left) through 0 (centre) to 1 (right), tracks
+    /// numbered as for --section. Overrides the file's CC10 and the seating. Repeatable.
+    #[arg(long = "pan", value_name = "TRACK=PAN", allow_hyphen_values = true, value_parser = parse_track_pan)]
+    pub(crate) pans: Vec<(usize, f32)>,
+    /// Move a section's seat: SECTION=PAN (default violins -0.55 and -0.25 for a second violin
+    /// track, violas 0.15, celli 0.4, basses 0.6). Repeatable.
+    #[arg(long = "seat", value_name = "SECTION=PAN", allow_hyphen_values = true, value_parser = parse_seat)]
+    pub(crate) seats: Vec<(String, f32)>,
     /// No progress bar.
     #[arg(short, long)]
     pub(crate) quiet: bool,
@@ -311,6 +322,20 @@ pub(crate) fn parse_track_section(s: &str) -> Result<(usize, String), String> {
     Ok((t.trim().parse().map_err(|_| format!("\"{t}\" is not a track number"))?, n.trim().to_string()))
 }
 
+fn parse_pan(s: &str) -> Result<f32, String> {
+    number_in(s, -1.0..=1.0, "")
+}
+
+pub(crate) fn parse_track_pan(s: &str) -> Result<(usize, f32), String> {
+    let (t, p) = s.split_once('=').ok_or("expected TRACK=PAN, e.g. 2=-0.5")?;
+    Ok((t.trim().parse().map_err(|_| format!("\"{t}\" is not a track number"))?, parse_pan(p)?))
+}
+
+pub(crate) fn parse_seat(s: &str) -> Result<(String, f32), String> {
+    let (n, p) = s.split_once('=').ok_or("expected SECTION=PAN, e.g. violas=-0.2")?;
+    Ok((n.trim().to_ascii_lowercase(), parse_pan(p)?))
+}
+
 pub(crate) fn parse_model_arg(s: &str) -> Result<(String, PathBuf), String> {
     let (n, p) = s.split_once('=').ok_or("expected SECTION=PATH, e.g. violins=model.safetensors")?;
     Ok((n.trim().to_string(), PathBuf::from(p.trim())))
@@ -346,6 +371,15 @@ impl RenderArgs {
                 (None, true) => GainMode::Fixed { db: 0.0 },
                 (None, false) => GainMode::Normalize,
             },
+            stereo: !self.mono,
+            seating: {
+                let mut seating = rosin_tools::render::stage::Seating::default();
+                for (section, pan) in &self.seats {
+                    seating.set(section, *pan);
+                }
+                seating
+            },
+            track_pans: self.pans.clone(),
             ..Default::default()
         }
     }

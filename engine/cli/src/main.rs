@@ -146,6 +146,13 @@ fn render_cmd(a: RenderArgs) -> Result<(), AnyError> {
         }
         lib.insert(section, Arc::new(Model::load(path)?));
     }
+    if let Some((section, _)) = a.seats.iter().find(|(s, _)| lib.get(s).is_none()) {
+        return Err(format!(
+            "--seat {section}=…: no model plays \"{section}\" (the models are {})",
+            lib.names().join(", ")
+        )
+        .into());
+    }
     if lib.models.is_empty() {
         return Err(
             "no models: none are embedded in this build (model-weights/ is empty) and none given with --model".into()
@@ -181,8 +188,7 @@ fn render_cmd(a: RenderArgs) -> Result<(), AnyError> {
     bar.finish_and_clear();
 
     let audio_seconds = stems.first().map(|s| s.audio.len()).unwrap_or(0) as f64 / opts.sample_rate as f64;
-    let mut stems = stems;
-    let report = render::output::write_render(&a.midi, &plans, &mut stems, &opts, &out_dir)?;
+    let report = render::output::write_render(&a.midi, &plans, &stems, &opts, &out_dir)?;
     println!("{}", report.summary());
     println!("{}  what was chosen and why", out_dir.join(render::report::REPORT_FILE).display());
     let cpu = rosin_tools::bench::process_cpu_seconds() - cpu_started;

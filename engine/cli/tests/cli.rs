@@ -63,6 +63,7 @@ fn render_writes_one_stem_per_track_and_a_mix_deterministically() {
     let r = hound::WavReader::open(&a[0]).unwrap();
     assert_eq!(r.spec().sample_rate, 48_000);
     assert_eq!(r.spec().bits_per_sample, 24);
+    assert_eq!(r.spec().channels, 2, "stereo stems by default");
     assert!(r.duration() as f64 / 48_000.0 > 37.0);
     // A plain PCM header (format 1), which Python's `wave` module and older tools open; hound's
     // own writer would use WAVE_FORMAT_EXTENSIBLE for 24-bit.
@@ -93,6 +94,34 @@ fn render_writes_one_stem_per_track_and_a_mix_deterministically() {
     let n = run("n", &["--no-normalize"]);
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&n[5]).unwrap()).unwrap();
     assert_eq!(report["gain_db"].as_f64().unwrap(), 0.0);
+    // Placement: the seating by default, --pan and --seat move tracks, --mono writes mono.
+    let seats: Vec<(f64, String)> = report["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["placement"]["pan"].as_f64().unwrap(), t["placement"]["why"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(seats.iter().all(|(_, why)| why == "seat"), "{seats:?}");
+    assert!(seats.windows(2).all(|w| w[0].0 < w[1].0), "violins left … basses right: {seats:?}");
+    let p = run("p", &["--no-normalize", "--pan", "1=1", "--seat", "basses=-1"]);
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&p[5]).unwrap()).unwrap();
+    assert_eq!(report["tracks"][0]["placement"]["why"], "flag");
+    let read = |f: &std::path::Path| -> Vec<i32> {
+        hound::WavReader::open(f).unwrap().samples::<i32>().map(|s| s.unwrap()).collect()
+    };
+    let (violins_right, basses_left) = (read(&p[0]), read(&p[3]));
+    assert!(
+        violins_right.chunks(2).all(|f| f[0] == 0) && violins_right.chunks(2).any(|f| f[1] != 0),
+        "violins hard right"
+    );
+    assert!(basses_left.chunks(2).all(|f| f[1] == 0) && basses_left.chunks(2).any(|f| f[0] != 0), "basses hard left");
+    let m = run("m", &["--no-normalize", "--mono"]);
+    assert_eq!(hound::WavReader::open(&m[4]).unwrap().spec().channels, 1);
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&m[5]).unwrap()).unwrap();
+    assert_eq!(
+        (report["channels"].as_u64(), report["tracks"][2]["placement"]["why"].as_str()),
+        (Some(1), Some("mono"))
+    );
     let r = hound::WavReader::open(&f[0]).unwrap();
     assert_eq!((r.spec().sample_rate, r.spec().sample_format), (96_000, hound::SampleFormat::Float));
     std::fs::remove_dir_all(&dir).ok();
@@ -213,6 +242,10 @@ fn cli_mistakes_are_caught() {
     expect(render(&["--section", "0=celli"]), 1, "there is no track 0");
     expect(render(&["--release=-1"]), 2, "outside 0.005..30");
     expect(render(&["--block-size", "0"]), 2, "block-size");
+    expect(render(&["--pan", "9=0.5"]), 1, "--pan 9=…: there is no track 9");
+    expect(render(&["--pan", "1=1.5"]), 2, "outside -1..1");
+    expect(render(&["--seat", "fiddles=0.2"]), 1, "--seat fiddles=…: no model plays \"fiddles\"");
+    expect(render(&["--mono", "--pan", "1=0"]), 2, "cannot be used with");
     // A model under a new name is fine when a track plays it.
     let out = rosin()
         .arg("render")

@@ -15,6 +15,7 @@ pub mod model;
 pub mod performance;
 pub mod rng;
 pub mod section;
+pub mod stage;
 pub mod synth;
 
 pub use articulation::Articulation;

@@ -198,7 +198,7 @@ fn loud_double_stops_never_clip_the_stems() {
     let (plans, mut stems) = plan(&smf(parts), &opts);
     assert!(plans.iter().all(|p| p.dynamic_source == DynamicSource::Velocity));
     let dir = temp_dir("loud");
-    let report: RenderReport = output::write_render(Path::new("quartet.mid"), &plans, &mut stems, &opts, &dir).unwrap();
+    let report: RenderReport = output::write_render(Path::new("quartet.mid"), &plans, &stems, &opts, &dir).unwrap();
     assert!(
         report.tracks.iter().any(|t| t.output.peak_dbfs_before > 0.0)
             || report.mix.as_ref().unwrap().peak_dbfs_before > 0.0,
@@ -231,7 +231,7 @@ fn loud_double_stops_never_clip_the_stems() {
     // With a fixed gain the level is as asked and clipping is counted, not hidden.
     let fixed = RenderOptions { gain: GainMode::Fixed { db: 12.0 }, ..Default::default() };
     let (plans, mut stems) = plan(&smf(vec![vec![(0, name("Viola")), (0, on(60, 127)), (SECOND, off(60))]]), &fixed);
-    let report = output::write_render(Path::new("loud.mid"), &plans, &mut stems, &fixed, &temp_dir("fixed")).unwrap();
+    let report = output::write_render(Path::new("loud.mid"), &plans, &stems, &fixed, &temp_dir("fixed")).unwrap();
     assert!((report.gain_db - 12.0).abs() < 1e-3);
     assert!(report.tracks[0].output.clipped_samples > 0, "{report:#?}");
     assert!(report.summary().contains("clipped"));
@@ -306,6 +306,10 @@ fn pan_is_read_and_kept() {
     part.push((500, cc(10, 90)));
     let (plans, _) = plan(&smf(vec![part]), &RenderOptions::default());
     assert_eq!((plans[0].pan, plans[0].pan_changes), (Some(30), 1));
+    let placed = render::stage::place_tracks(&plans, &Default::default(), &[]);
+    assert_eq!(placed[0].why, render::stage::PlacementSource::Cc10);
+    assert_eq!(placed[0].timeline.len(), 2, "{:?}", placed[0].timeline);
+    assert!(placed[0].pan < -0.5 && placed[0].timeline[1].1 > 0.3);
 }
 
 #[test]
@@ -339,7 +343,13 @@ fn a_musescore_midi_export_gets_its_sections_from_programs_and_dynamics_from_cc2
     );
     for p in &plans {
         assert_eq!(p.dynamic_source, DynamicSource::Controller { cc: 2, why: DynamicWhy::Moves });
-        assert!(p.pan.is_some());
+        assert_eq!(p.pan, Some(63), "MuseScore writes a centre CC10 for every part");
         assert!(p.out_of_range().is_none());
     }
+    // That centre CC10 says nothing: the quartet sits in its seats, the second violins inside
+    // the first.
+    let placed = render::stage::place_tracks(&plans, &opts.seating, &opts.track_pans);
+    let pans: Vec<(f32, render::stage::PlacementSource)> = placed.iter().map(|p| (p.pan, p.why)).collect();
+    use render::stage::PlacementSource::Seat;
+    assert_eq!(pans, [(-0.55, Seat), (-0.25, Seat), (0.15, Seat), (0.4, Seat)]);
 }

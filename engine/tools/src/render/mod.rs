@@ -16,6 +16,7 @@ pub mod musicxml;
 pub mod output;
 pub mod report;
 pub mod sections;
+pub mod stage;
 pub mod wav;
 
 use articulations::{plan_articulations, ArticulationSource, AutoShort};
@@ -60,6 +61,13 @@ pub struct RenderOptions {
     pub auto_short: Option<AutoShort>,
     /// How the common gain of the stems is chosen.
     pub gain: GainMode,
+    /// Stereo stems and mix, each track placed on the stage ([`stage`]); false: mono files
+    /// of the engine's output as it is.
+    pub stereo: bool,
+    /// Where each section sits when neither `--pan` nor the file places a track.
+    pub seating: stage::Seating,
+    /// Explicit pan (-1 left … +1 right) per track number (`--pan N=PAN`).
+    pub track_pans: Vec<(usize, f32)>,
 }
 
 impl Default for RenderOptions {
@@ -76,6 +84,9 @@ impl Default for RenderOptions {
             dynamic_cc: None,
             auto_short: None,
             gain: GainMode::Normalize,
+            stereo: true,
+            seating: stage::Seating::default(),
+            track_pans: Vec::new(),
         }
     }
 }
@@ -90,8 +101,8 @@ pub enum RenderError {
     Track { path: PathBuf, track: usize, name: String, problem: String },
     #[error("{}: the file has no notes to render", .0.display())]
     NoNotes(PathBuf),
-    #[error("{}: --section {number}=…: there is no track {number}; the file has {count} tracks with notes (1-{count})", path.display())]
-    NoSuchTrack { path: PathBuf, number: usize, count: usize },
+    #[error("{}: --{flag} {number}=…: there is no track {number}; the file has {count} tracks with notes (1-{count})", path.display())]
+    NoSuchTrack { path: PathBuf, flag: &'static str, number: usize, count: usize },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("unsupported sample rate {0} Hz (use 22050..=192000)")]
@@ -196,8 +207,15 @@ pub fn plan_tracks(
     opts: &RenderOptions,
 ) -> Result<Vec<TrackPlan>, RenderError> {
     let count = song.tracks_with_notes().count();
-    if let Some(&(number, _)) = opts.track_sections.iter().find(|(n, _)| *n == 0 || *n > count) {
-        return Err(RenderError::NoSuchTrack { path: midi_path.to_owned(), number, count });
+    let numbers = opts
+        .track_sections
+        .iter()
+        .map(|(n, _)| (*n, "section"))
+        .chain(opts.track_pans.iter().map(|(n, _)| (*n, "pan")));
+    for (number, flag) in numbers {
+        if number == 0 || number > count {
+            return Err(RenderError::NoSuchTrack { path: midi_path.to_owned(), flag, number, count });
+        }
     }
     let mut plans = Vec::new();
     for track in song.tracks.iter().filter(|t| t.has_notes()) {
@@ -379,13 +397,14 @@ pub fn render_song(plans: &[TrackPlan], song: &MidiSong, opts: &RenderOptions, p
         .collect()
 }
 
-/// The plain sum of the stems: what a producer gets by summing the stem files, so the stems
-/// and the mix share one gain ([`gain`]) instead of the mix having its own.
-pub fn mix(stems: &[Stem]) -> Vec<f32> {
-    let len = stems.iter().map(|s| s.audio.len()).max().unwrap_or(0);
+/// The plain sum of the stems' audio (mono or interleaved alike): what a producer gets by
+/// summing the stem files, so the stems and the mix share one gain ([`gain`]) instead of the
+/// mix having its own.
+pub fn mix<A: AsRef<[f32]>>(stems: &[A]) -> Vec<f32> {
+    let len = stems.iter().map(|s| s.as_ref().len()).max().unwrap_or(0);
     let mut out = vec![0.0f32; len];
     for s in stems {
-        for (o, x) in out.iter_mut().zip(&s.audio) {
+        for (o, x) in out.iter_mut().zip(s.as_ref()) {
             *o += x;
         }
     }

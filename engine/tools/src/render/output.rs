@@ -2,22 +2,39 @@
 
 use super::gain::{common_gain, peak, to_dbfs, CEILING_DBFS};
 use super::report::{articulation_counts, OutOfRange, OutputReport, RenderReport, TrackReport, REPORT_FILE};
+use super::stage::{place_tracks, to_stereo, Placement, PlacementSource};
 use super::wav::write_wav;
 use super::{file_stem_for, mix, RenderError, RenderOptions, SampleFormat, Stem, TrackPlan};
 use std::path::{Path, PathBuf};
 
-/// Applies the common gain to `stems` (in place), writes every stem, the mix (if asked) and
-/// `render-report.json` into `out_dir`, and returns the report. The gain is chosen from the
-/// stems *and* their sum, written or not, so `--no-mix` does not change the stems.
+/// Places the stems on the stage (unless mono), applies the common gain, writes every stem, the
+/// mix (if asked) and `render-report.json` into `out_dir`, and returns the report. The gain is
+/// chosen from the stems *and* their sum, written or not, so `--no-mix` does not change the
+/// stems. `stems` keep the engine's mono output.
 pub fn write_render(
     input: &Path,
     plans: &[TrackPlan],
-    stems: &mut [Stem],
+    stems: &[Stem],
     opts: &RenderOptions,
     out_dir: &Path,
 ) -> Result<RenderReport, RenderError> {
-    let stem_peaks: Vec<f32> = stems.iter().map(|s| peak(&s.audio)).collect();
-    let mut mixed = mix(stems);
+    let placements = if opts.stereo {
+        place_tracks(plans, &opts.seating, &opts.track_pans)
+    } else {
+        plans
+            .iter()
+            .map(|_| Placement { pan: 0.0, why: PlacementSource::Mono, moves: 0, timeline: Vec::new() })
+            .collect()
+    };
+    let channels: u16 = if opts.stereo { 2 } else { 1 };
+    // What each stem file holds: interleaved stereo, or the mono output itself.
+    let mut outputs: Vec<Vec<f32>> = stems
+        .iter()
+        .zip(&placements)
+        .map(|(s, p)| if opts.stereo { to_stereo(&s.audio, &p.timeline, opts.sample_rate) } else { s.audio.clone() })
+        .collect();
+    let stem_peaks: Vec<f32> = outputs.iter().map(|a| peak(a)).collect();
+    let mut mixed = mix(&outputs);
     let mix_peak = peak(&mixed);
     let loudest = stem_peaks.iter().copied().fold(mix_peak, f32::max);
     let g = common_gain(opts.gain, loudest);
@@ -28,10 +45,12 @@ pub fn write_render(
     };
 
     let mut tracks = Vec::with_capacity(stems.len());
-    for ((stem, plan), before) in stems.iter_mut().zip(plans).zip(stem_peaks) {
-        scale(&mut stem.audio);
+    for (((stem, plan), before), (audio, placement)) in
+        stems.iter().zip(plans).zip(stem_peaks).zip(outputs.iter_mut().zip(placements))
+    {
+        scale(audio);
         let file = PathBuf::from(format!("{}.wav", file_stem_for(stem.track, &stem.name)));
-        let clipped_samples = write_wav(&out_dir.join(&file), &stem.audio, 1, opts.sample_rate, opts.format)?;
+        let clipped_samples = write_wav(&out_dir.join(&file), audio, channels, opts.sample_rate, opts.format)?;
         tracks.push(TrackReport {
             track: plan.track,
             name: plan.name.clone(),
@@ -58,10 +77,11 @@ pub fn write_render(
             dynamic_source: plan.dynamic_source,
             pan: plan.pan,
             pan_changes: plan.pan_changes,
+            placement,
             output: OutputReport {
                 file,
                 peak_dbfs_before: to_dbfs(before),
-                peak_dbfs_after: to_dbfs(peak(&stem.audio)),
+                peak_dbfs_after: to_dbfs(peak(audio)),
                 clipped_samples,
             },
         });
@@ -69,7 +89,7 @@ pub fn write_render(
     let mix = if opts.write_mix {
         scale(&mut mixed);
         let file = PathBuf::from("mix.wav");
-        let clipped_samples = write_wav(&out_dir.join(&file), &mixed, 1, opts.sample_rate, opts.format)?;
+        let clipped_samples = write_wav(&out_dir.join(&file), &mixed, channels, opts.sample_rate, opts.format)?;
         Some(OutputReport {
             file,
             peak_dbfs_before: to_dbfs(mix_peak),
@@ -86,6 +106,7 @@ pub fn write_render(
             SampleFormat::Int24 => "int24",
             SampleFormat::Float32 => "float32",
         },
+        channels,
         duration_s: stems.first().map_or(0, |s| s.audio.len()) as f64 / opts.sample_rate as f64,
         gain_db: to_dbfs(g),
         gain: opts.gain,

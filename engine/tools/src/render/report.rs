@@ -20,6 +20,8 @@ pub struct RenderReport {
     pub input: PathBuf,
     pub sample_rate: u32,
     pub format: &'static str,
+    /// 2: stereo stems and mix, each track placed; 1: `--mono`.
+    pub channels: u16,
     /// Length of the stems in seconds (the song plus its release tail).
     pub duration_s: f64,
     /// The one gain applied to every stem and the mix, and how it was chosen.
@@ -57,6 +59,8 @@ pub struct TrackReport {
     /// The track's first CC10 (0 left, 64 centre, 127 right) and how often it changes after.
     pub pan: Option<u8>,
     pub pan_changes: usize,
+    /// Where the stem sits in the stereo stems and mix, and why.
+    pub placement: super::stage::Placement,
     #[serde(flatten)]
     pub output: OutputReport,
 }
@@ -94,7 +98,7 @@ impl RenderReport {
             let arts: Vec<String> = t.articulations.iter().map(|(a, n)| format!("{n} {a}")).collect();
             let _ = writeln!(
                 out,
-                "{}  track {} \"{}\" -> {} (by {}); {} notes: {}; dynamics from {}; peak {:.1} dBFS{}",
+                "{}  track {} \"{}\" -> {} (by {}); {} notes: {}; dynamics from {}; {}; peak {:.1} dBFS{}",
                 t.output.file.display(),
                 t.track,
                 t.name,
@@ -103,6 +107,7 @@ impl RenderReport {
                 t.notes,
                 if arts.is_empty() { "none".to_string() } else { arts.join(", ") },
                 t.dynamic_source,
+                t.placement,
                 t.output.peak_dbfs_after,
                 clip_note(t.output.clipped_samples),
             );
