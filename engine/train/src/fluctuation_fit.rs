@@ -283,6 +283,14 @@ fn leading_eigenvectors(c: &[f64], n: usize, count: usize) -> Vec<Vec<f64>> {
 }
 
 /// Fits the fluctuation model of `model` on its training notes.
+/// Sum of squares and frame count of component `c`'s series over the notes in `pool` (their
+/// ratio is its mean square, all frames weighted alike).
+fn sum_of_squares(series: &[Vec<Vec<f64>>], pool: &[usize], c: usize) -> (f64, f64) {
+    pool.iter().fold((0.0f64, 0.0f64), |(s, n), &i| {
+        (s + series[i][c].iter().map(|v| v * v).sum::<f64>(), n + series[i][c].len() as f64)
+    })
+}
+
 pub fn fit(model: &Model, notes: &[PreparedNote], cfg: FitConfig) -> Option<(Fluctuation, FitReport)> {
     let card = &model.card;
     let width = Model::fluctuation_width(card);
@@ -452,9 +460,7 @@ pub fn fit(model: &Model, notes: &[PreparedNote], cfg: FitConfig) -> Option<(Flu
             for layer in 0..layers {
                 let sel: Vec<usize> = mine.iter().copied().filter(|&i| res[i].layer == layer).collect();
                 let pool = if sel.is_empty() { &mine } else { &sel };
-                let (sq, cnt) = pool.iter().fold((0.0f64, 0.0f64), |(s, n), &i| {
-                    (s + series[i][c].iter().map(|v| v * v).sum::<f64>(), n + series[i][c].len() as f64)
-                });
+                let (sq, cnt) = sum_of_squares(&series, pool, c);
                 innovation[(slot * layers + layer) * k + c] = ((ratio * sq / cnt.max(1.0)).sqrt() as f32).min(4.0);
                 let takes: Vec<usize> = sel.iter().copied().filter(|&i| res[i].take_pair).collect();
                 let np = takes.len();
@@ -469,9 +475,7 @@ pub fn fit(model: &Model, notes: &[PreparedNote], cfg: FitConfig) -> Option<(Flu
             }
         }
         let level_std = {
-            let (sq, cnt) = mine.iter().fold((0.0f64, 0.0f64), |(s, n), &i| {
-                (s + series[i][0].iter().map(|v| v * v).sum::<f64>(), n + series[i][0].len() as f64)
-            });
+            let (sq, cnt) = sum_of_squares(&series, &mine, 0);
             (sq / cnt.max(1.0)).sqrt() as f32
         };
         let take_std = (0..layers).map(|l| take[(slot * layers + l) * k]).fold(0.0f32, f32::max);
