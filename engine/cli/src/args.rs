@@ -110,9 +110,27 @@ pub(crate) struct RenderArgs {
     /// Write the stems at the level they were rendered (0 dB), even if they clip.
     #[arg(long)]
     pub(crate) no_normalize: bool,
-    /// Mono stems and mix: the engine's output as it is, no placement.
-    #[arg(long, conflicts_with_all = ["pans", "seats"])]
+    /// Mono stems and mix: the engine's output as it is, no placement and no room.
+    #[arg(long, conflicts_with_all = ["pans", "seats", "wet_stems"])]
     pub(crate) mono: bool,
+    /// No hall on the mix (the same as --room-wet 0).
+    #[arg(long, conflicts_with_all = ["room_decay", "room_wet", "room_pre_delay", "room_damping", "wet_stems"])]
+    pub(crate) no_room: bool,
+    /// The hall's decay time (T60) in seconds, 0.2 to 10 (default 2).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_room_decay)]
+    pub(crate) room_decay: Option<f32>,
+    /// The hall's level added to the dry sound, 0 to 1 (default 0.3; 0: dry).
+    #[arg(long, value_name = "WET", value_parser = parse_unit)]
+    pub(crate) room_wet: Option<f32>,
+    /// Time from the direct sound to the first reflection in seconds, 0 to 0.2 (default 0.02).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_pre_delay)]
+    pub(crate) room_pre_delay: Option<f32>,
+    /// How much sooner the highs die in the hall, 0 to 1 (default 0.5).
+    #[arg(long, value_name = "AMOUNT", value_parser = parse_unit)]
+    pub(crate) room_damping: Option<f32>,
+    /// The hall on every stem too (by default the stems are dry and only the mix has it).
+    #[arg(long)]
+    pub(crate) wet_stems: bool,
     /// Place a track: TRACK=PAN, PAN from -1 (left) through 0 (centre) to 1 (right), tracks
     /// numbered as for --section. Overrides the file's CC10 and the seating. Repeatable.
     #[arg(long = "pan", value_name = "TRACK=PAN", allow_hyphen_values = true, value_parser = parse_track_pan)]
@@ -322,6 +340,20 @@ pub(crate) fn parse_track_section(s: &str) -> Result<(usize, String), String> {
     Ok((t.trim().parse().map_err(|_| format!("\"{t}\" is not a track number"))?, n.trim().to_string()))
 }
 
+fn parse_room_decay(s: &str) -> Result<f32, String> {
+    let (lo, hi) = rosin_core::room::RoomSettings::DECAY_RANGE;
+    number_in(s, lo..=hi, " s")
+}
+
+fn parse_pre_delay(s: &str) -> Result<f32, String> {
+    let (lo, hi) = rosin_core::room::RoomSettings::PRE_DELAY_RANGE;
+    number_in(s, lo..=hi, " s")
+}
+
+fn parse_unit(s: &str) -> Result<f32, String> {
+    number_in(s, 0.0..=1.0, "")
+}
+
 fn parse_pan(s: &str) -> Result<f32, String> {
     number_in(s, -1.0..=1.0, "")
 }
@@ -380,6 +412,16 @@ impl RenderArgs {
                 seating
             },
             track_pans: self.pans.clone(),
+            room: (!self.no_room && !self.mono).then(|| {
+                let d = rosin_core::room::RoomSettings::default();
+                rosin_core::room::RoomSettings {
+                    pre_delay_s: self.room_pre_delay.unwrap_or(d.pre_delay_s),
+                    decay_s: self.room_decay.unwrap_or(d.decay_s),
+                    damping: self.room_damping.unwrap_or(d.damping),
+                    wet: self.room_wet.unwrap_or(d.wet),
+                }
+            }),
+            wet_stems: self.wet_stems,
             ..Default::default()
         }
     }

@@ -115,6 +115,23 @@ fn render_writes_one_stem_per_track_and_a_mix_deterministically() {
         "violins hard right"
     );
     assert!(basses_left.chunks(2).all(|f| f[1] == 0) && basses_left.chunks(2).any(|f| f[0] != 0), "basses hard left");
+    // The hall: on the mix only by default, longer than the song by its tail; --no-room dry.
+    let report_of = |files: &[std::path::PathBuf]| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(&files[5]).unwrap()).unwrap()
+    };
+    let hall = report_of(&n);
+    assert_eq!(hall["room"]["on_stems"], false, "{hall}");
+    let dry = run("dry", &["--no-normalize", "--no-room"]);
+    let dry_report = report_of(&dry);
+    assert!(dry_report["room"].is_null());
+    let extra = hall["duration_s"].as_f64().unwrap() - dry_report["duration_s"].as_f64().unwrap();
+    assert!((extra - 2.02).abs() < 0.01, "the files grow by the room's tail: {extra}");
+    let long = run("long", &["--no-normalize", "--room-decay", "4", "--room-wet", "0.5", "--wet-stems"]);
+    let long_report = report_of(&long);
+    assert_eq!(
+        (long_report["room"]["decay_s"].as_f64(), long_report["room"]["on_stems"].as_bool()),
+        (Some(4.0), Some(true))
+    );
     let m = run("m", &["--no-normalize", "--mono"]);
     assert_eq!(hound::WavReader::open(&m[4]).unwrap().spec().channels, 1);
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&m[5]).unwrap()).unwrap();
@@ -246,6 +263,9 @@ fn cli_mistakes_are_caught() {
     expect(render(&["--pan", "1=1.5"]), 2, "outside -1..1");
     expect(render(&["--seat", "fiddles=0.2"]), 1, "--seat fiddles=…: no model plays \"fiddles\"");
     expect(render(&["--mono", "--pan", "1=0"]), 2, "cannot be used with");
+    expect(render(&["--room-decay", "30"]), 2, "outside 0.2..10");
+    expect(render(&["--room-wet", "1.5"]), 2, "outside 0..1");
+    expect(render(&["--no-room", "--room-decay", "1"]), 2, "cannot be used with");
     // A model under a new name is fine when a track plays it.
     let out = rosin()
         .arg("render")

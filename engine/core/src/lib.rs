@@ -14,6 +14,7 @@ pub mod library;
 pub mod model;
 pub mod performance;
 pub mod rng;
+pub mod room;
 pub mod section;
 pub mod stage;
 pub mod synth;

@@ -68,6 +68,10 @@ pub struct RenderOptions {
     pub seating: stage::Seating,
     /// Explicit pan (-1 left … +1 right) per track number (`--pan N=PAN`).
     pub track_pans: Vec<(usize, f32)>,
+    /// The hall on the stereo mix ([`rosin_core::room`]); None or wet 0: dry.
+    pub room: Option<rosin_core::room::RoomSettings>,
+    /// The room on every stem too (then the stems still sum to the mix).
+    pub wet_stems: bool,
 }
 
 impl Default for RenderOptions {
@@ -87,6 +91,8 @@ impl Default for RenderOptions {
             stereo: true,
             seating: stage::Seating::default(),
             track_pans: Vec::new(),
+            room: Some(rosin_core::room::RoomSettings::default()),
+            wet_stems: false,
         }
     }
 }

@@ -14,6 +14,17 @@ use std::path::PathBuf;
 /// File name of the report in the output folder.
 pub const REPORT_FILE: &str = "render-report.json";
 
+/// The room as it was applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoomReport {
+    pub pre_delay_s: f32,
+    pub decay_s: f32,
+    pub damping: f32,
+    pub wet: f32,
+    /// The stems carry the room too (`--wet-stems`); else only the mix does.
+    pub on_stems: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RenderReport {
     /// The MIDI or MusicXML file rendered.
@@ -22,7 +33,9 @@ pub struct RenderReport {
     pub format: &'static str,
     /// 2: stereo stems and mix, each track placed; 1: `--mono`.
     pub channels: u16,
-    /// Length of the stems in seconds (the song plus its release tail).
+    /// The hall added to the mix (and the stems, if asked); None: dry.
+    pub room: Option<RoomReport>,
+    /// Length of the files in seconds (the song, its release tail and the room's tail).
     pub duration_s: f64,
     /// The one gain applied to every stem and the mix, and how it was chosen.
     pub gain_db: f32,
@@ -134,6 +147,17 @@ impl RenderReport {
                 m.file.display(),
                 m.peak_dbfs_after,
                 clip_note(m.clipped_samples)
+            );
+        }
+        if let Some(r) = &self.room {
+            let _ = writeln!(
+                out,
+                "room: hall on the {} (decay {:.1} s, pre-delay {:.0} ms, damping {:.2}, wet {:.2})",
+                if r.on_stems { "stems and the mix" } else { "mix; stems dry" },
+                r.decay_s,
+                1000.0 * r.pre_delay_s,
+                r.damping,
+                r.wet
             );
         }
         let _ = write!(
