@@ -11,7 +11,7 @@
 use rosin_core::library::Library;
 use rosin_core::{MidiEvent, Model, PerformanceSettings, Synth, VoiceMode};
 use rosin_testkit::{fixture, hash_samples, render_blocks};
-use rosin_tools::render::{self, midi_file, stage, RenderOptions};
+use rosin_tools::render::{self, midi_file, RenderOptions};
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -30,7 +30,7 @@ const GOLDEN: &[(&str, u64)] = &[
     ("fma/demo-celli", 0x851d8347f3e5ab2f),
     ("fma/demo-basses", 0x0e5f836713700744),
     ("fma/demo-mix", 0xb1ec6786d7a6c923),
-    ("fma/demo-stereo-mix", 0xe519e594def23824),
+    ("fma/demo-hall-mix", 0x97278de70afcf055),
     ("portable/fixture-48k", 0x86d44eef9acd805c),
     ("portable/fixture-44k1-mono", 0xd2b7efbfef69bc65),
     ("portable/violins-48k", 0xd30d2aa2b8e3904f),
@@ -43,7 +43,7 @@ const GOLDEN: &[(&str, u64)] = &[
     ("portable/demo-celli", 0x40ef8430f4ab681b),
     ("portable/demo-basses", 0x031d90b3eef67e87),
     ("portable/demo-mix", 0xb8474b3685fdf6a6),
-    ("portable/demo-stereo-mix", 0x8b4e5d4b612daeb0),
+    ("portable/demo-hall-mix", 0x6da263cf793154f9),
 ];
 
 fn on(key: u8, velocity: u8) -> MidiEvent {
@@ -104,14 +104,12 @@ fn demo_stems(lib: &Library) -> Vec<(String, Vec<f32>)> {
     let plans = render::plan_tracks(&song, &path, lib, &opts).expect("demo plan");
     let stems = render::render_song(&plans, &song, &opts, &AtomicU64::new(0));
     let mix = render::mix(&stems.iter().map(|s| s.audio.as_slice()).collect::<Vec<_>>());
-    // The stereo mix as `rosin render` writes it: every track in its seat.
-    let placements = stage::place_tracks(&plans, &opts.seating, &opts.track_pans);
-    let placed: Vec<Vec<f32>> =
-        stems.iter().zip(&placements).map(|(s, p)| stage::to_stereo(&s.audio, &p.timeline, opts.sample_rate)).collect();
-    let stereo_mix = render::mix(&placed);
+    // The stereo mix as `rosin render` writes it (before its gain): every track in its seat,
+    // in the hall.
+    let stereo_mix = render::output::master(&plans, &stems, &opts).mix;
     let mut out: Vec<(String, Vec<f32>)> = stems.into_iter().map(|s| (s.section, s.audio)).collect();
     out.push(("mix".into(), mix));
-    out.push(("stereo-mix".into(), stereo_mix));
+    out.push(("hall-mix".into(), stereo_mix));
     out
 }
 
