@@ -1,6 +1,7 @@
 //! What Rosin's audio thread runs, and nothing else: the model format and its real-time
 //! runtime ([`model`]), the performance layer that turns MIDI into per-voice controls
-//! ([`performance`]) and the synthesizer ([`synth`]). No threads, processes, files other than
+//! ([`performance`]) and the synthesizer ([`synth`]), with what places its output in a hall:
+//! the pan law ([`stage`]) and the room ([`room`]). No threads, processes, files other than
 //! model files, or host code: every function reachable from [`Synth::process`] is
 //! allocation-free. Offline work (analysis, datasets, rendering, eval) lives in `rosin-tools`,
 //! training in `rosin-train`.

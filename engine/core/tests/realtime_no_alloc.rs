@@ -62,3 +62,19 @@ fn storm_prebuilt(mode: VoiceMode) -> usize {
     assert!(max_voices >= 8, "the storm should fill every voice, got {max_voices}");
     allocations
 }
+
+#[test]
+fn the_room_allocates_nothing_while_processing_or_resetting() {
+    use rosin_core::room::{Room, RoomSettings};
+    let mut room = Room::new(RoomSettings::default(), 48_000.0);
+    let (mut left, mut right) = (vec![0.0f32; 4096], vec![0.0f32; 4096]);
+    left[0] = 1.0;
+    let (allocations, _) = counted(|| {
+        for len in [1usize, 64, 4096, 333, 2048] {
+            room.process(&mut left[..len], &mut right[..len]);
+        }
+        room.reset();
+        room.process(&mut left, &mut right);
+    });
+    assert_eq!(allocations, 0);
+}
