@@ -478,6 +478,8 @@ fn bench_cmd(a: BenchArgs) -> Result<(), AnyError> {
         println!("{:>7} {:>14.4} {:>22.6} {:>17.1}%", v, c.core_fraction, c.per_voice_second, 100.0 * c.core_fraction);
         costs.push(c);
     }
+    let room = bench::room_cost(a.seconds, a.sample_rate, a.block);
+    println!("the hall on a stereo signal (rosin render's mix): {:.2}% of one core", 100.0 * room);
     if let Some(c) = costs.iter().max_by_key(|c| c.voices) {
         println!(
             "voices that fit in real time on one core (at {} voices' cost): {:.0}",

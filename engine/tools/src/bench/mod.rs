@@ -94,6 +94,25 @@ pub fn voice_cost(model: Arc<Model>, voices: usize, seconds: f64, sample_rate: u
     }
 }
 
+/// Fraction of one core the hall ([`rosin_core::room::Room`], default settings) takes on a
+/// stereo signal in real time, processed in `block`-sample blocks for `seconds`.
+pub fn room_cost(seconds: f64, sample_rate: u32, block: usize) -> f64 {
+    let mut room = rosin_core::room::Room::new(rosin_core::room::RoomSettings::default(), sample_rate as f32);
+    let mut rng = rosin_core::rng::XorShift32::new(7);
+    let noise: Vec<f32> = (0..block).map(|_| rng.unit() - 0.5).collect();
+    let (mut l, mut r) = (noise.clone(), noise);
+    let total = (seconds * sample_rate as f64) as usize;
+    let t0 = thread_cpu_seconds();
+    let mut done = 0;
+    while done < total {
+        room.process(&mut l, &mut r);
+        // Keep the input bounded: the room adds to it in place.
+        l.iter_mut().chain(r.iter_mut()).for_each(|v| *v *= 0.5);
+        done += block;
+    }
+    (thread_cpu_seconds() - t0) / (done as f64 / sample_rate as f64)
+}
+
 /// The recordings of one section in the SoundFont, as the sampler stores them.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct RecordingBytes {
