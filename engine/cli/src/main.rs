@@ -193,11 +193,16 @@ fn render_cmd(a: RenderArgs) -> Result<(), AnyError> {
     println!("{}  what was chosen and why", out_dir.join(render::report::REPORT_FILE).display());
     let cpu = rosin_tools::bench::process_cpu_seconds() - cpu_started;
     println!(
-        "rendered the {:.1} s song ({} tracks, {:.1} s with the release tails) in {:.2} s: {:.0}x faster than real \
-         time ({:.2} s CPU on {} threads)",
+        "rendered the {:.1} s song ({} tracks, {:.1} s with the release tails{}) in {:.2} s: {:.0}x faster than \
+         real time ({:.2} s CPU on {} threads)",
         song.duration_s,
         stems.len(),
         audio_seconds,
+        if report.duration_s > audio_seconds + 1e-3 {
+            format!("; the files {:.1} s with the hall's tail", report.duration_s)
+        } else {
+            String::new()
+        },
         seconds,
         audio_seconds / seconds.max(1e-9),
         cpu,
