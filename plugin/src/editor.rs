@@ -245,7 +245,7 @@ fn model_card(app: &mut RosinApp, ui: &mut egui::Ui) {
         Some(DialogOutcome::Cancelled) | None => {}
     }
     ui.horizontal(|ui| {
-        ui.add(egui::TextEdit::singleline(&mut app.path).hint_text("/path/to/model.safetensors").desired_width(200.0));
+        ui.add(egui::TextEdit::singleline(&mut app.path).hint_text("/path/to/model.safetensors").desired_width(150.0));
         let browse = ui.add_enabled(!app.dialog.is_open(), egui::Button::new("Browse…"));
         if browse.clicked() {
             // Start where the typed path points, if it is a folder or a file in one.
