@@ -189,9 +189,9 @@ impl Room {
             let feed = [self.input[0].tap(self.pre_delay), self.input[1].tap(self.pre_delay)];
             let mut x: [f32; LINES] = std::array::from_fn(|i| self.lines[i].read());
             let (mut tail_l, mut tail_r) = (0.0f32, 0.0f32);
-            for i in 0..LINES {
-                tail_l += LEFT_SIGNS[i] * x[i];
-                tail_r += RIGHT_SIGNS[i] * x[i];
+            for ((v, sl), sr) in x.iter().zip(LEFT_SIGNS).zip(RIGHT_SIGNS) {
+                tail_l += sl * v;
+                tail_r += sr * v;
             }
             for i in 0..LINES {
                 // Damping: a one-pole low-pass in the loop, then the loss of one pass.

@@ -86,7 +86,7 @@ pub fn choose_dynamic_source<'a>(
 /// The controller map that plays `source`: the dynamic on its controller, and expression off
 /// when that is the same controller.
 pub fn cc_map_for(source: DynamicSource, base: &CcMap) -> CcMap {
-    let mut map = base.clone();
+    let mut map = *base;
     if let DynamicSource::Controller { cc, .. } = source {
         map.dynamic = cc;
         if map.expression == cc {
