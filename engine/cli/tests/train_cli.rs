@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const SF2: &str = "/usr/share/sounds/sf2/MuseScore_General_Full.sf2";
+const SF2: &str = rosin_tools::dataset::DEFAULT_SF2;
 
 fn rosin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rosin"))
@@ -20,10 +20,7 @@ fn run(cmd: &mut Command) -> String {
 
 #[test]
 fn dataset_then_train_with_audio_fine_tune_writes_a_playable_model() {
-    if !Path::new(SF2).exists() {
-        // scripts/test.sh installs it (scripts/setup.sh); CI must not skip.
-        assert!(std::env::var_os("ROSIN_REQUIRE_SOUNDFONT").is_none(), "{SF2} missing: run `bash scripts/setup.sh`");
-        eprintln!("skipped: {SF2} not installed (bash scripts/setup.sh)");
+    if !rosin_testkit::soundfont_installed(SF2) {
         return;
     }
     let dir: PathBuf = std::env::temp_dir().join(format!("rosin-train-cli-{}", std::process::id()));

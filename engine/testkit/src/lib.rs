@@ -40,3 +40,15 @@ pub fn hash_samples(samples: &[f32]) -> u64 {
     }
     h
 }
+
+/// Whether the SoundFont at `path` (the VSCO2 recordings tests train and measure on) is
+/// installed. Absent, the test skips, unless `ROSIN_REQUIRE_SOUNDFONT` is set (scripts/test.sh,
+/// CI), where a missing SoundFont is a failure rather than a silent skip.
+pub fn soundfont_installed(path: &str) -> bool {
+    if std::path::Path::new(path).exists() {
+        return true;
+    }
+    assert!(std::env::var_os("ROSIN_REQUIRE_SOUNDFONT").is_none(), "{path} missing: run `bash scripts/setup.sh`");
+    eprintln!("skipped: {path} not installed (bash scripts/setup.sh)");
+    false
+}
