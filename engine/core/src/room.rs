@@ -34,6 +34,13 @@ impl RoomSettings {
     pub const PRE_DELAY_RANGE: (f32, f32) = (0.0, 0.2);
     pub const DECAY_RANGE: (f32, f32) = (0.2, 10.0);
 
+    /// How long after the input stops the room is still audible (to -60 dB), in seconds: the
+    /// length a render's tail needs.
+    pub fn tail_seconds(self) -> f32 {
+        let s = self.clamped();
+        s.pre_delay_s + s.decay_s
+    }
+
     /// The settings forced into their ranges (NaN to the defaults).
     pub fn clamped(self) -> RoomSettings {
         let d = RoomSettings::default();
@@ -206,12 +213,6 @@ impl Room {
             *l += wet * (early[0] + tail_scale * tail_l);
             *r += wet * (early[1] + tail_scale * tail_r);
         }
-    }
-
-    /// How long after the input stops the room is still audible (to -60 dB), in seconds: the
-    /// length a render's tail needs.
-    pub fn tail_seconds(&self) -> f32 {
-        self.settings.pre_delay_s + self.settings.decay_s
     }
 }
 

@@ -37,8 +37,7 @@ pub fn master(plans: &[TrackPlan], stems: &[Stem], opts: &RenderOptions) -> Mast
     let room = opts.room.filter(|r| r.wet > 0.0);
     if let Some(settings) = room {
         // Room for the tail: every file grows by it, so all stay the same length.
-        let tail =
-            2 * (Room::new(settings, opts.sample_rate as f32).tail_seconds() * opts.sample_rate as f32).ceil() as usize;
+        let tail = 2 * (settings.tail_seconds() * opts.sample_rate as f32).ceil() as usize;
         outputs.iter_mut().for_each(|o| o.resize(o.len() + tail, 0.0));
         if opts.wet_stems {
             outputs.iter_mut().for_each(|o| add_room(o, settings, opts.sample_rate));
