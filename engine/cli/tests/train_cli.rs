@@ -18,6 +18,14 @@ fn run(cmd: &mut Command) -> String {
     text
 }
 
+/// Runs `cmd`, which must fail with exit code 1; returns what it said on stderr.
+fn fails(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("rosin runs");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{cmd:?}: {err}");
+    err
+}
+
 #[test]
 fn dataset_then_train_with_audio_fine_tune_writes_a_playable_model() {
     if !rosin_testkit::soundfont_installed(SF2) {
@@ -52,15 +60,13 @@ fn dataset_then_train_with_audio_fine_tune_writes_a_playable_model() {
 fn train_before_dataset_says_to_make_the_dataset_first() {
     let dir: PathBuf = std::env::temp_dir().join(format!("rosin-train-nodata-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let out = rosin()
-        .args(["train", "--instrument", "violins", "--steps", "1", "--quiet", "--dataset"])
-        .arg(dir.join("not-made-yet"))
-        .arg("-o")
-        .arg(dir.join("m.safetensors"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let err = fails(
+        rosin()
+            .args(["train", "--instrument", "violins", "--steps", "1", "--quiet", "--dataset"])
+            .arg(dir.join("not-made-yet"))
+            .arg("-o")
+            .arg(dir.join("m.safetensors")),
+    );
     assert!(err.contains("not-made-yet") && err.contains("rosin dataset --out"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -116,17 +122,15 @@ fn a_wav_folder_dataset_fine_tunes_from_its_own_folder_and_says_so_after_the_tra
     let other = dir.join("other");
     std::fs::create_dir_all(&other).unwrap();
     write_tone(&other.join("viola_sustain_C4_v1.wav"), 60, 0.5);
-    let bad = rosin()
-        .args(["train", "--instrument", "fiddle", "--steps", "1", "--fine-tune-steps", "1", "--quiet", "--dataset"])
-        .arg(&data)
-        .arg("--recordings")
-        .arg(&other)
-        .arg("-o")
-        .arg(dir.join("bad.safetensors"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&bad.stderr);
-    assert_eq!(bad.status.code(), Some(1), "{err}");
+    let err = fails(
+        rosin()
+            .args(["train", "--instrument", "fiddle", "--steps", "1", "--fine-tune-steps", "1", "--quiet", "--dataset"])
+            .arg(&data)
+            .arg("--recordings")
+            .arg(&other)
+            .arg("-o")
+            .arg(dir.join("bad.safetensors")),
+    );
     assert!(err.contains("none of the") && err.contains("WAV folder") && err.contains("--recordings"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
