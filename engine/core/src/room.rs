@@ -74,6 +74,11 @@ const EARLY: [(f32, f32, usize); 8] = [
 const LEFT_SIGNS: [f32; LINES] = [1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0];
 const RIGHT_SIGNS: [f32; LINES] = [1.0, 1.0, -1.0, -1.0, 1.0, 1.0, -1.0, -1.0];
 
+/// A duration in milliseconds as a whole number of samples (at least one).
+fn ms_to_samples(ms: f32, sample_rate: f32) -> usize {
+    ((ms * 0.001 * sample_rate).round() as usize).max(1)
+}
+
 /// A circular delay buffer.
 struct Delay {
     buf: Vec<f32>,
@@ -122,7 +127,8 @@ fn hadamard8(x: &mut [f32; LINES]) {
 
 pub struct Room {
     settings: RoomSettings,
-    /// Input (left, right) delayed by the pre-delay plus the longest early tap.
+    sample_rate: f32,
+    /// Input (left, right), long enough for the longest pre-delay plus the longest early tap.
     input: [Delay; 2],
     pre_delay: usize,
     early: [(usize, f32, usize); EARLY.len()],
@@ -134,35 +140,47 @@ pub struct Room {
 }
 
 impl Room {
-    /// A room at `sample_rate` (allocates every buffer it will use).
+    /// A room at `sample_rate` (allocates every buffer it will use, for any settings: changing
+    /// them later allocates nothing).
     pub fn new(settings: RoomSettings, sample_rate: f32) -> Room {
+        let longest_early = ms_to_samples(EARLY[EARLY.len() - 1].0, sample_rate);
+        let longest_pre_delay = (RoomSettings::PRE_DELAY_RANGE.1 * sample_rate).round() as usize;
+        let input_len = longest_pre_delay + longest_early + 1;
+        let mut room = Room {
+            settings,
+            sample_rate,
+            input: [Delay::new(input_len), Delay::new(input_len)],
+            pre_delay: 0,
+            early: [(0, 0.0, 0); EARLY.len()],
+            lines: std::array::from_fn(|i| Delay::new(ms_to_samples(LINE_MS[i], sample_rate))),
+            gain: [0.0; LINES],
+            lowpass: [0.0; LINES],
+            lowpass_coeff: 0.0,
+        };
+        room.set_settings(settings);
+        room
+    }
+
+    /// New settings (clamped to their ranges), in place: allocates nothing, so the audio thread
+    /// may call it. The tail already ringing keeps going with the new decay.
+    pub fn set_settings(&mut self, settings: RoomSettings) {
         let settings = settings.clamped();
-        let ms = |m: f32| ((m * 0.001 * sample_rate).round() as usize).max(1);
+        let sample_rate = self.sample_rate;
         let pre_delay = (settings.pre_delay_s * sample_rate).round() as usize;
-        let longest_early = ms(EARLY[EARLY.len() - 1].0);
-        let input_len = pre_delay + longest_early + 1;
-        let lines: [Delay; LINES] = std::array::from_fn(|i| Delay::new(ms(LINE_MS[i])));
+        let longest_early = ms_to_samples(EARLY[EARLY.len() - 1].0, sample_rate);
         // Each pass through line i lasts its length; a T60 of decay_s loses 60 dB over
         // decay_s, so the line keeps 10^(-3 · length / (decay_s · rate)).
-        let gain = std::array::from_fn(|i| {
-            let len = lines[i].buf.len() as f32;
-            10f32.powf(-3.0 * len / (settings.decay_s * sample_rate))
-        });
-        let early = std::array::from_fn(|i| {
-            let (m, g, side) = EARLY[i];
-            (pre_delay + ms(m).min(longest_early), g, side)
-        });
-        Room {
-            settings,
-            input: [Delay::new(input_len), Delay::new(input_len)],
-            pre_delay,
-            early,
-            lines,
-            gain,
-            lowpass: [0.0; LINES],
-            // 0: no damping; up to 0.7: the highs lose much more per pass than the mids.
-            lowpass_coeff: 0.7 * settings.damping,
+        for (g, line) in self.gain.iter_mut().zip(&self.lines) {
+            *g = 10f32.powf(-3.0 * line.buf.len() as f32 / (settings.decay_s * sample_rate));
         }
+        self.early = std::array::from_fn(|i| {
+            let (m, g, side) = EARLY[i];
+            (pre_delay + ms_to_samples(m, sample_rate).min(longest_early), g, side)
+        });
+        self.settings = settings;
+        self.pre_delay = pre_delay;
+        // 0: no damping; up to 0.7: the highs lose much more per pass than the mids.
+        self.lowpass_coeff = 0.7 * settings.damping;
     }
 
     pub fn settings(&self) -> RoomSettings {
@@ -324,5 +342,20 @@ mod tests {
     fn settings_are_clamped() {
         let s = RoomSettings { pre_delay_s: -1.0, decay_s: 100.0, damping: f32::NAN, wet: 2.0 }.clamped();
         assert_eq!(s, RoomSettings { pre_delay_s: 0.0, decay_s: 10.0, damping: 0.5, wet: 1.0 });
+    }
+
+    #[test]
+    fn new_settings_in_place_play_as_a_room_built_with_them() {
+        let input: Vec<f32> = (0..30_000).map(|i| (i as f32 * 0.021).sin() * (i % 613) as f32 / 613.0).collect();
+        let wanted = RoomSettings { pre_delay_s: 0.11, decay_s: 4.0, damping: 0.2, wet: 0.6 };
+        let run = |room: &mut Room| {
+            let (mut l, mut r) = (input.clone(), input.iter().map(|v| 0.5 * v).collect::<Vec<_>>());
+            room.process(&mut l, &mut r);
+            (l, r)
+        };
+        let mut moved = Room::new(RoomSettings::default(), SR);
+        moved.set_settings(wanted);
+        assert_eq!(moved.settings(), wanted);
+        assert!(run(&mut moved) == run(&mut Room::new(wanted, SR)));
     }
 }

@@ -1,9 +1,8 @@
 //! Placing the tracks of a render on a stage: each track's pan over time, from `--pan`, the
 //! file's CC10 or the seating, and the stereo stem it makes of the engine's mono output.
 //!
-//! The pan law and CC10's scale are [`rosin_core::stage`]'s. The seating is the modern
-//! ("American") one, seen from the audience: first violins left, second violins beside them,
-//! violas centre-right, celli right, basses behind the celli further right. A file's CC10 is
+//! The seating, the pan law, CC10's scale and the panner are [`rosin_core::stage`]'s, shared
+//! with the plugin. A file's CC10 is
 //! honoured when it places the track: a value away from the centre, or one that moves. A lone
 //! CC10 of 63–65 at the start is what notation programs export for every part whatever the
 //! score says (MuseScore 3 writes 63), so it leaves the track in its seat (`--pan N=0` centres a
@@ -11,12 +10,9 @@
 
 use super::TrackPlan;
 use rosin_core::performance::MidiEvent;
-use rosin_core::stage::{pan_from_cc10, pan_gains};
+pub use rosin_core::stage::EXPORTED_CENTRE;
+use rosin_core::stage::{pan_from_cc10, Panner, SEATS};
 use serde::Serialize;
-
-/// CC10 values that notation programs write for a part nobody panned (MuseScore 3 writes 63,
-/// others 64): alone, they leave the track in its seat.
-pub const EXPORTED_CENTRE: std::ops::RangeInclusive<u8> = 63..=65;
 
 /// Seats per section, for its first, second, … track (further tracks share the last seat).
 #[derive(Debug, Clone, PartialEq)]
@@ -26,10 +22,7 @@ pub struct Seating {
 
 impl Default for Seating {
     fn default() -> Self {
-        let s = |name: &str, seats: &[f32]| (name.to_string(), seats.to_vec());
-        Seating {
-            seats: vec![s("violins", &[-0.55, -0.25]), s("violas", &[0.15]), s("celli", &[0.4]), s("basses", &[0.6])],
-        }
+        Seating { seats: SEATS.iter().map(|(section, seats)| (section.name().to_string(), seats.to_vec())).collect() }
     }
 }
 
@@ -137,30 +130,21 @@ pub fn place_tracks(plans: &[TrackPlan], seating: &Seating, track_pans: &[(usize
         .collect()
 }
 
-/// How long a pan move takes: CC10 steps glide over 10 ms instead of clicking.
-pub const PAN_GLIDE_SECONDS: f64 = 0.010;
-
-/// The mono `audio` placed by `timeline` as interleaved stereo (left, right).
+/// The mono `audio` placed by `timeline` as interleaved stereo (left, right), through the same
+/// [`Panner`] the plugin plays through.
 pub fn to_stereo(audio: &[f32], timeline: &[(u64, f32)], sample_rate: u32) -> Vec<f32> {
-    let glide = ((PAN_GLIDE_SECONDS * sample_rate as f64) as usize).max(1);
-    let mut out = Vec::with_capacity(audio.len() * 2);
-    let mut pan = timeline.first().map_or(0.0, |p| p.1);
-    let (mut from, mut target, mut left_in_glide) = (pan, pan, 0usize);
-    let mut next = 1;
-    for (i, &x) in audio.iter().enumerate() {
-        while next < timeline.len() && timeline[next].0 as usize <= i {
-            (from, target, left_in_glide) = (pan, timeline[next].1, glide);
-            next += 1;
-        }
-        if left_in_glide > 0 {
-            left_in_glide -= 1;
-            pan = target + (from - target) * left_in_glide as f32 / glide as f32;
-        }
-        let (l, r) = pan_gains(pan);
-        out.push(x * l);
-        out.push(x * r);
+    let mut panner = Panner::new(timeline.first().map_or(0.0, |p| p.1), sample_rate as f32);
+    let mut left = audio.to_vec();
+    let mut right = vec![0.0f32; audio.len()];
+    let mut pos = 0;
+    for &(at, pan) in timeline.iter().skip(1) {
+        let at = (at as usize).clamp(pos, audio.len());
+        panner.process(&mut left[pos..at], &mut right[pos..at]);
+        panner.move_to(pan);
+        pos = at;
     }
-    out
+    panner.process(&mut left[pos..], &mut right[pos..]);
+    left.iter().zip(&right).flat_map(|(l, r)| [*l, *r]).collect()
 }
 
 #[cfg(test)]
