@@ -31,7 +31,7 @@ pub fn create(params: Arc<RosinParams>, shared: Arc<Shared>, loader: Sender<Load
         path: String::new(),
         dialog: FileDialog::default(),
         dialog_problem: None,
-        peak_hold: 0.0,
+        peak_hold: [0.0; 2],
     };
     create_egui_editor(state, nice_plug_egui::RepaintNotifier::new(), EguiNiceSettings::new().with_tile("Rosin"), app)
 }
@@ -45,7 +45,8 @@ pub struct RosinApp {
     dialog: FileDialog,
     /// Why the last dialog could not open (shown under the path field).
     dialog_problem: Option<String>,
-    peak_hold: f32,
+    /// Per channel: the peak the bar shows, falling back slowly.
+    peak_hold: [f32; 2],
 }
 
 impl NiceEguiApp for RosinApp {
@@ -139,6 +140,22 @@ fn draw_inner(app: &mut RosinApp, ui: &mut egui::Ui, setter: &ParamSetter) {
         let ui = &mut cols[1];
         meter(app, ui);
         ui.add_space(6.0);
+        ui.label(RichText::new("Stage").strong());
+        egui::Grid::new("stage").num_columns(2).show(ui, |ui| {
+            row(ui, "Placement", ParamSlider::for_param(&p.placement, setter));
+            ui.end_row();
+            row(ui, "Pan (CC10)", ParamSlider::for_param(&p.pan, setter));
+            ui.end_row();
+            row(ui, "Room", ParamSlider::for_param(&p.room_wet, setter));
+            ui.end_row();
+            row(ui, "Room decay", ParamSlider::for_param(&p.room_decay, setter));
+            ui.end_row();
+            row(ui, "Pre-delay", ParamSlider::for_param(&p.room_pre_delay, setter));
+            ui.end_row();
+            row(ui, "Room damping", ParamSlider::for_param(&p.room_damping, setter));
+            ui.end_row();
+        });
+        ui.add_space(6.0);
         model_card(app, ui);
     });
     ui.separator();
@@ -173,18 +190,26 @@ fn note_name(key: i32) -> String {
 
 fn meter(app: &mut RosinApp, ui: &mut egui::Ui) {
     let m = &app.shared.meter;
-    let peak = m.take_peak();
-    app.peak_hold = peak.max(app.peak_hold * 0.93);
-    let db = util::gain_to_db(app.peak_hold.max(1e-6));
+    let peaks = m.take_peaks();
     ui.label(RichText::new("Output").strong());
-    let (rect, _) = ui.allocate_exact_size(Vec2::new(ui.available_width(), 14.0), Sense::hover());
-    let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 2.0, Color32::from_gray(30));
-    let frac = ((db + 60.0) / 66.0).clamp(0.0, 1.0);
-    let mut bar = rect;
-    bar.set_width(rect.width() * frac);
-    let colour = if db > 0.0 { Color32::RED } else { Color32::from_rgb(90, 190, 120) };
-    painter.rect_filled(bar, 2.0, colour);
+    let mut loudest = f32::NEG_INFINITY;
+    for (channel, (peak, hold)) in peaks.iter().zip(app.peak_hold.iter_mut()).enumerate() {
+        *hold = peak.max(*hold * 0.93);
+        let db = util::gain_to_db(hold.max(1e-6));
+        loudest = loudest.max(db);
+        ui.horizontal(|ui| {
+            ui.small(["L", "R"][channel]);
+            let (rect, _) = ui.allocate_exact_size(Vec2::new(ui.available_width(), 10.0), Sense::hover());
+            let painter = ui.painter_at(rect);
+            painter.rect_filled(rect, 2.0, Color32::from_gray(30));
+            let frac = ((db + 60.0) / 66.0).clamp(0.0, 1.0);
+            let mut bar = rect;
+            bar.set_width(rect.width() * frac);
+            let colour = if db > 0.0 { Color32::RED } else { Color32::from_rgb(90, 190, 120) };
+            painter.rect_filled(bar, 2.0, colour);
+        });
+    }
+    let db = loudest;
     ui.small(format!("peak {db:.1} dBFS · {} voices", m.voices()));
 
     ui.label("Noise envelope (per band)");

@@ -21,6 +21,7 @@ pub mod shared;
 use crossbeam::channel::Sender;
 use nice_plug::prelude::*;
 use params::{snap, RosinParams, STATE_VERSION};
+use rosin_core::stage::LiveStage;
 use rosin_core::{MidiEvent, Synth};
 use shared::{AudioSide, EngineConfig, LoaderRequest, Shared};
 use std::num::NonZeroU32;
@@ -34,6 +35,8 @@ pub struct Rosin {
     loader_thread: Option<std::thread::JoinHandle<()>>,
     /// The engine and the audio thread's ends of the model hand-off and the meter.
     audio: AudioSide,
+    /// Where the section sits and the hall around it (the stereo half of the output).
+    stage: LiveStage,
     /// Parameter values last applied as channel controllers (they act when they move).
     last: Controls,
     /// Their defaults (computed once: building parameters allocates).
@@ -85,6 +88,7 @@ impl Default for Rosin {
         let (tx, rx) = shared::channel();
         let loader_thread = shared::spawn_loader(shared.clone(), params.clone(), rx);
         Rosin {
+            stage: LiveStage::new(params.pan_setting(), params.room_settings(), audio.synth.sample_rate()),
             last: Controls::of(&params),
             defaults: Controls::of(&params),
             params,
@@ -112,6 +116,9 @@ impl Rosin {
         synth.update_settings(|s| params.apply_to(s));
         synth.reset();
         self.apply_controls(true);
+        self.stage.set_pan(self.params.pan_setting());
+        self.stage.set_room(self.params.room_settings());
+        self.stage.reset();
     }
 }
 
@@ -188,6 +195,10 @@ impl Plugin for Rosin {
             audio.synth = Synth::new(audio.synth.model().clone(), settings, buffer_config.sample_rate);
             self.shared.engine.publish(EngineConfig::of(&audio.synth));
         }
+        if self.stage.sample_rate() != buffer_config.sample_rate {
+            self.stage =
+                LiveStage::new(self.params.pan_setting(), self.params.room_settings(), buffer_config.sample_rate);
+        }
         self.restart();
         context.set_latency_samples(0);
         true
@@ -213,41 +224,51 @@ impl Plugin for Rosin {
         let synth = &mut self.audio.synth;
         synth.update_settings(|s| params.apply_to(s));
 
+        let stage = &mut self.stage;
+        stage.set_pan(params.pan_setting());
+        stage.set_room(params.room_settings());
         let (first, rest) = channels.split_at_mut(1);
-        let mono = &mut first[0][..samples];
+        let left = &mut first[0][..samples];
+        let right = &mut rest[0][..samples];
+        // The engine renders mono into the left channel, up to each event; the stage places
+        // that stretch in stereo, so a CC10 moves the section from its own sample on.
+        let mut render_to = |synth: &mut Synth, stage: &mut LiveStage, from: usize, to: usize| {
+            let mono = &mut left[from..to];
+            synth.process(mono);
+            // Unity gain (within what a normalised round trip can disturb) leaves the engine's
+            // output untouched, bit for bit.
+            if params.gain.smoothed.is_smoothing() || (params.gain.value() - 1.0).abs() > 1e-6 {
+                for s in mono.iter_mut() {
+                    *s *= params.gain.smoothed.next();
+                }
+            }
+            stage.place(mono, &mut right[from..to]);
+        };
         let mut pos = 0;
         while let Some(event) = context.next_event() {
             let at = (event.timing() as usize).min(samples);
             if at > pos {
-                synth.process(&mut mono[pos..at]);
+                render_to(synth, stage, pos, at);
                 pos = at;
             }
             if let Some(ev) = events::to_midi(&event) {
                 synth.handle_event(ev);
-                if matches!(ev, MidiEvent::ControlChange { cc: 121, .. }) {
+                match ev {
                     // Reset all controllers returns them to the instrument's settings, and the
                     // parameters are part of those (hosts send CC121 on transport start).
-                    self.last.set_in(synth, self.defaults);
+                    MidiEvent::ControlChange { cc: 121, .. } => self.last.set_in(synth, self.defaults),
+                    MidiEvent::ControlChange { cc: 10, value } => stage.cc10(value),
+                    _ => {}
                 }
             } else if let Some((key, expression)) = events::to_expression(&event) {
                 synth.note_expression(key, expression);
             }
         }
         if pos < samples {
-            synth.process(&mut mono[pos..]);
+            render_to(synth, stage, pos, samples);
         }
-
-        // Unity gain (within what a normalised round trip can disturb) leaves the engine's
-        // output untouched, bit for bit.
-        if params.gain.smoothed.is_smoothing() || (params.gain.value() - 1.0).abs() > 1e-6 {
-            for s in mono.iter_mut() {
-                *s *= params.gain.smoothed.next();
-            }
-        }
-        for c in rest.iter_mut() {
-            c[..samples].copy_from_slice(mono);
-        }
-        self.audio.meter.publish(synth, mono);
+        stage.add_room(left, right);
+        self.audio.meter.publish(synth, left, right);
         ProcessStatus::Normal
     }
 }

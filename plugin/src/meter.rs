@@ -11,9 +11,9 @@ use std::sync::Arc;
 pub const METER_BANDS: usize = 64;
 
 struct Values {
-    /// The maximum since the reader last took it.
-    peak: AtomicF32,
-    rms: AtomicF32,
+    /// Per channel (left, right): the maximum since the reader last took it.
+    peak: [AtomicF32; 2],
+    rms: [AtomicF32; 2],
     voices: AtomicUsize,
     noise: [AtomicF32; METER_BANDS],
     noise_bands: AtomicUsize,
@@ -35,8 +35,8 @@ pub struct MeterReader {
 /// A connected writer/reader pair (allocates; call it off the audio thread).
 pub fn meter() -> (MeterWriter, MeterReader) {
     let values = Arc::new(Values {
-        peak: AtomicF32::new(0.0),
-        rms: AtomicF32::new(0.0),
+        peak: [AtomicF32::new(0.0), AtomicF32::new(0.0)],
+        rms: [AtomicF32::new(0.0), AtomicF32::new(0.0)],
         voices: AtomicUsize::new(0),
         noise: std::array::from_fn(|_| AtomicF32::new(0.0)),
         noise_bands: AtomicUsize::new(0),
@@ -45,17 +45,19 @@ pub fn meter() -> (MeterWriter, MeterReader) {
 }
 
 impl MeterWriter {
-    /// Publishes the block's peak and RMS, the voice count and the noise envelope.
-    pub fn publish(&mut self, synth: &Synth, out: &[f32]) {
-        let (mut peak, mut sum) = (0.0f32, 0.0f32);
-        for &s in out {
-            peak = peak.max(s.abs());
-            sum += s * s;
-        }
-        let rms = if out.is_empty() { 0.0 } else { (sum / out.len() as f32).sqrt() };
+    /// Publishes the block's peak and RMS per channel, the voice count and the noise envelope.
+    pub fn publish(&mut self, synth: &Synth, left: &[f32], right: &[f32]) {
         let v = &self.values;
-        v.peak.fetch_max(peak, Ordering::Relaxed);
-        v.rms.store(rms, Ordering::Relaxed);
+        for (channel, out) in [left, right].into_iter().enumerate() {
+            let (mut peak, mut sum) = (0.0f32, 0.0f32);
+            for &s in out {
+                peak = peak.max(s.abs());
+                sum += s * s;
+            }
+            let rms = if out.is_empty() { 0.0 } else { (sum / out.len() as f32).sqrt() };
+            v.peak[channel].fetch_max(peak, Ordering::Relaxed);
+            v.rms[channel].store(rms, Ordering::Relaxed);
+        }
         v.voices.store(synth.active_voices(), Ordering::Relaxed);
         let n = synth.noise_envelope(&mut self.scratch);
         for (m, x) in v.noise.iter().zip(self.scratch.iter()) {
@@ -66,9 +68,9 @@ impl MeterWriter {
 }
 
 impl MeterReader {
-    /// The highest peak since the last call (and starts a new one).
-    pub fn take_peak(&self) -> f32 {
-        self.values.peak.swap(0.0, Ordering::Relaxed)
+    /// The highest peaks (left, right) since the last call (and starts new ones).
+    pub fn take_peaks(&self) -> [f32; 2] {
+        [0, 1].map(|c| self.values.peak[c].swap(0.0, Ordering::Relaxed))
     }
 
     pub fn voices(&self) -> usize {

@@ -7,7 +7,8 @@
 use crate::model_source::ModelField;
 use nice_plug::prelude::*;
 use rosin_core::performance::{CcMap, PerformanceSettings};
-use rosin_core::{Articulation, Section, VoiceMode};
+use rosin_core::room::RoomSettings;
+use rosin_core::{stage, Articulation, Section, VoiceMode};
 use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 
@@ -56,6 +57,16 @@ pub enum VoiceModeParam {
     Poly,
     #[name = "Mono legato"]
     MonoLegato,
+}
+
+/// Where the section sits: in its seat on the stage (as `rosin render` seats it), or where the
+/// Pan parameter says.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlacementParam {
+    #[name = "Section's seat"]
+    Seat,
+    #[name = "Pan"]
+    Pan,
 }
 
 impl VoiceModeParam {
@@ -115,6 +126,21 @@ pub struct RosinParams {
     #[id = "seed"]
     pub seed: IntParam,
 
+    /// Seat or the Pan parameter; CC10 moves the section either way.
+    #[id = "placement"]
+    pub placement: EnumParam<PlacementParam>,
+    #[id = "pan"]
+    pub pan: FloatParam,
+    /// The hall: how much of it (0 dry), how long it rings, how soon it starts, how dark it is.
+    #[id = "room-wet"]
+    pub room_wet: FloatParam,
+    #[id = "room-decay"]
+    pub room_decay: FloatParam,
+    #[id = "room-pre-delay"]
+    pub room_pre_delay: FloatParam,
+    #[id = "room-damping"]
+    pub room_damping: FloatParam,
+
     #[id = "cc-dynamic"]
     pub cc_dynamic: IntParam,
     #[id = "cc-expression"]
@@ -135,6 +161,32 @@ pub struct RosinParams {
     pub keyswitch_base: IntParam,
 }
 
+/// "C", "40 L", "25 R": how mixers write a pan position.
+fn pan_to_string(pan: f32) -> String {
+    match (100.0 * pan).round() {
+        p if p == 0.0 => "C".to_string(),
+        p if p < 0.0 => format!("{:.0} L", -p),
+        p => format!("{p:.0} R"),
+    }
+}
+
+/// Reads what [`pan_to_string`] writes, and a plain number from -100 (left) to 100 (right).
+fn pan_from_string(text: &str) -> Option<f32> {
+    let t = text.trim().to_ascii_uppercase();
+    if t == "C" || t == "CENTRE" || t == "CENTER" {
+        return Some(0.0);
+    }
+    let (number, sign) = match t.strip_suffix('L').or_else(|| t.strip_prefix('L')) {
+        Some(n) => (n, -1.0),
+        None => match t.strip_suffix('R').or_else(|| t.strip_prefix('R')) {
+            Some(n) => (n, 1.0),
+            None => (t.as_str(), 1.0),
+        },
+    };
+    let v: f32 = number.trim().parse().ok()?;
+    Some((sign * v / 100.0).clamp(-1.0, 1.0))
+}
+
 fn cc_param(name: &str, default: u8) -> IntParam {
     IntParam::new(name, default as i32, IntRange::Linear { min: 0, max: 127 })
         .with_value_to_string(Arc::new(|v| format!("CC{v}")))
@@ -144,6 +196,7 @@ fn cc_param(name: &str, default: u8) -> IntParam {
 impl Default for RosinParams {
     fn default() -> Self {
         let d = PerformanceSettings::default();
+        let room = RoomSettings::default();
         let seconds = |digits| formatters::v2s_f32_rounded(digits);
         RosinParams {
             state_version: Arc::new(AtomicU32::new(STATE_VERSION)),
@@ -222,6 +275,30 @@ impl Default for RosinParams {
                 .with_string_to_value(formatters::s2v_f32_percentage())
                 .with_unit("%"),
             seed: IntParam::new("Take seed", d.seed as i32, IntRange::Linear { min: 0, max: 9_999 }),
+            placement: EnumParam::new("Placement", PlacementParam::Seat),
+            pan: FloatParam::new("Pan", 0.0, FloatRange::Linear { min: -1.0, max: 1.0 })
+                .with_value_to_string(Arc::new(pan_to_string))
+                .with_string_to_value(Arc::new(pan_from_string)),
+            room_wet: FloatParam::new("Room", room.wet, FloatRange::Linear { min: 0.0, max: 1.0 })
+                .with_value_to_string(formatters::v2s_f32_percentage(0))
+                .with_string_to_value(formatters::s2v_f32_percentage())
+                .with_unit("%"),
+            room_decay: FloatParam::new("Room decay", room.decay_s, {
+                let (min, max) = RoomSettings::DECAY_RANGE;
+                FloatRange::Skewed { min, max, factor: FloatRange::skew_factor(-1.0) }
+            })
+            .with_value_to_string(seconds(2))
+            .with_unit(" s"),
+            room_pre_delay: FloatParam::new("Pre-delay", 1000.0 * room.pre_delay_s, {
+                let (min, max) = RoomSettings::PRE_DELAY_RANGE;
+                FloatRange::Linear { min: 1000.0 * min, max: 1000.0 * max }
+            })
+            .with_value_to_string(seconds(1))
+            .with_unit(" ms"),
+            room_damping: FloatParam::new("Room damping", room.damping, FloatRange::Linear { min: 0.0, max: 1.0 })
+                .with_value_to_string(formatters::v2s_f32_percentage(0))
+                .with_string_to_value(formatters::s2v_f32_percentage())
+                .with_unit("%"),
             cc_dynamic: cc_param("Dynamic CC", d.cc.dynamic),
             cc_expression: cc_param("Expression CC", d.cc.expression),
             cc_vibrato_depth: cc_param("Vibrato depth CC", d.cc.vibrato_depth),
@@ -280,10 +357,51 @@ impl RosinParams {
         s.keyswitch_base = self.keyswitch_base.value() as u8;
     }
 
+    /// Where the section sits when CC10 does not say: its seat, or the Pan parameter.
+    pub fn pan_setting(&self) -> f32 {
+        match self.placement.value() {
+            PlacementParam::Seat => stage::seat(self.section.value().0),
+            PlacementParam::Pan => snap(self.pan.value(), 10_000.0),
+        }
+    }
+
+    /// The hall as the parameters set it (on the grids a host's round trip lands on exactly).
+    pub fn room_settings(&self) -> RoomSettings {
+        RoomSettings {
+            pre_delay_s: snap(self.room_pre_delay.value(), 10.0) / 1000.0,
+            decay_s: snap(self.room_decay.value(), 1000.0),
+            damping: snap(self.room_damping.value(), 10_000.0),
+            wet: snap(self.room_wet.value(), 10_000.0),
+        }
+    }
+
     /// Settings for a new engine: the engine's defaults overridden by the parameters.
     pub fn settings(&self) -> PerformanceSettings {
         let mut s = PerformanceSettings::default();
         self.apply_to(&mut s);
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pan_reads_back_what_it_writes() {
+        for pan in [-1.0f32, -0.55, 0.0, 0.4, 1.0] {
+            assert_eq!(pan_from_string(&pan_to_string(pan)), Some(pan), "{}", pan_to_string(pan));
+        }
+        assert_eq!(pan_to_string(-0.55), "55 L");
+        assert_eq!(pan_from_string("r 30"), Some(0.3));
+        assert_eq!(pan_from_string("-20"), Some(-0.2));
+        assert_eq!(pan_from_string("left"), None);
+    }
+
+    #[test]
+    fn default_room_and_seat_are_the_engine_defaults() {
+        let p = RosinParams::default();
+        assert_eq!(p.room_settings(), RoomSettings::default());
+        assert_eq!(p.pan_setting(), stage::seat(Section::Violins));
     }
 }

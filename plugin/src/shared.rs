@@ -446,7 +446,7 @@ mod tests {
                     }
                     synth.process(&mut out);
                     assert!(out.iter().all(|s| s.is_finite()));
-                    meter_out.publish(&synth, &out);
+                    meter_out.publish(&synth, &out, &out);
                     blocks += 1;
                 }
                 // Keep receiving until the pipeline is drained, as the plugin would.

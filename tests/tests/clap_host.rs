@@ -1,8 +1,9 @@
 //! Hosts the bundled `Rosin.clap` with clack-host: instantiate, activate at several sample
 //! rates and block sizes, play notes / CCs / keyswitches / program changes / bend, and check
-//! the output is finite, non-silent, the same in both channels, and bit-identical to what
-//! `rosin_core::Synth` renders for the same events (output gain 0 dB); offline render mode
-//! gives the same; state saves and restores.
+//! the output is finite, non-silent, and bit-identical to what `rosin_core::Synth` renders for
+//! the same events (output gain 0 dB), placed in the section's seat and the hall by
+//! `rosin_core::stage::LiveStage`; offline render mode gives the same; state saves and
+//! restores; the placement and room parameters and CC10 act.
 //!
 //! Needs the bundle: `cargo xtask bundle rosin --release` first (scripts/test-plugin.sh does),
 //! or `ROSIN_CLAP=/path/to/Rosin.clap`. Without it the tests only say so, unless
@@ -16,7 +17,9 @@ use clack_extensions::latency::PluginLatency;
 use clack_extensions::state::PluginState;
 use clack_host::prelude::*;
 use rosin_core::performance::PerformanceSettings;
-use rosin_core::{MidiEvent, Model, Synth};
+use rosin_core::room::RoomSettings;
+use rosin_core::stage::{pan_gains, seat, LiveStage};
+use rosin_core::{MidiEvent, Model, Section, Synth};
 use std::sync::Arc;
 
 use clack_host::events::event_types::{MidiEvent as ClapMidiEvent, ParamValueEvent};
@@ -88,6 +91,16 @@ fn reference_with(model: Model, sample_rate: f32) -> Vec<f32> {
     out
 }
 
+/// The engine's mono output as the plugin plays it by default: in `section`'s seat, in the
+/// default hall.
+fn on_stage(mono: &[f32], section: Section, sample_rate: f32) -> (Vec<f32>, Vec<f32>) {
+    let mut stage = LiveStage::new(seat(section), RoomSettings::default(), sample_rate);
+    let (mut left, mut right) = (mono.to_vec(), vec![0.0; mono.len()]);
+    stage.place(&mut left, &mut right);
+    stage.add_room(&mut left, &mut right);
+    (left, right)
+}
+
 fn render(
     plugin: &mut PluginInstance<TestHost>,
     sample_rate: f32,
@@ -98,14 +111,23 @@ fn render(
     render_events(plugin, sample_rate, blocks, offline, &events, len)
 }
 
-fn assert_plays(left: &[f32], right: &[f32], reference: &[f32], what: &str) {
+fn assert_plays(left: &[f32], right: &[f32], reference: &(Vec<f32>, Vec<f32>), what: &str) {
     assert!(left.iter().chain(right).all(|s| s.is_finite()), "{what}: non-finite output");
-    let peak = left.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    let peak = left.iter().chain(right).fold(0.0f32, |m, s| m.max(s.abs()));
     assert!(peak > 1e-3, "{what}: silent (peak {peak})");
-    assert_eq!(left, right, "{what}: channels differ");
-    if let Some(i) = left.iter().zip(reference).position(|(a, b)| a.to_bits() != b.to_bits()) {
-        panic!("{what}: differs from the engine from sample {i}: plugin {} engine {}", left[i], reference[i]);
+    for (channel, (out, expected)) in [(left, &reference.0), (right, &reference.1)].into_iter().enumerate() {
+        if let Some(i) = out.iter().zip(expected).position(|(a, b)| a.to_bits() != b.to_bits()) {
+            panic!(
+                "{what}: channel {channel} differs from the engine on stage from sample {i}: plugin {} expected {}",
+                out[i], expected[i]
+            );
+        }
     }
+}
+
+/// [`reference`] on the default stage.
+fn reference_on_stage(sample_rate: f32) -> (Vec<f32>, Vec<f32>) {
+    on_stage(&reference(sample_rate), Section::Violins, sample_rate)
 }
 
 #[test]
@@ -117,7 +139,7 @@ fn renders_what_the_engine_renders_at_every_rate_and_block_size() {
     let mut plugin = instantiate(&entry);
     let latency = plugin.plugin_handle().get_extension::<PluginLatency>();
     for sample_rate in [44_100.0f32, 48_000.0] {
-        let expected = reference(sample_rate);
+        let expected = reference_on_stage(sample_rate);
         for blocks in [&[512usize][..], &[64], &[4096], &[1, 7, 128, 333, 2048, 5, 1024]] {
             let (l, r) = render(&mut plugin, sample_rate, blocks, false);
             assert_plays(&l, &r, &expected, &format!("{sample_rate} Hz, blocks {blocks:?}"));
@@ -153,7 +175,7 @@ fn state_round_trips() {
 
     // The restored instance still plays exactly what the engine plays.
     let (l, r) = render(&mut b, 48_000.0, &[480], false);
-    assert_plays(&l, &r, &reference(48_000.0), "restored instance");
+    assert_plays(&l, &r, &reference_on_stage(48_000.0), "restored instance");
 }
 
 #[test]
@@ -207,7 +229,7 @@ fn a_bad_model_file_in_the_state_leaves_the_section_model_playing() {
         let record = serde_json::json!({"source": {"kind": "file", "path": path}, "section": "violins"});
         load_state(&mut plugin, &with_model_record(&state, record));
         let (l, r) = render(&mut plugin, 48_000.0, &[480], false);
-        assert_plays(&l, &r, &reference(48_000.0), &format!("bad model file {}", path.display()));
+        assert_plays(&l, &r, &reference_on_stage(48_000.0), &format!("bad model file {}", path.display()));
         // The project keeps asking for the file (it may come back), the violins play meanwhile.
         let saved = save_state(&mut plugin).to_string();
         assert!(saved.contains(path.file_name().unwrap().to_str().unwrap()), "{saved}");
@@ -234,7 +256,7 @@ fn a_restored_model_plays_from_the_first_sample() {
         assert_plays(
             &l,
             &r,
-            &reference_with(model.unwrap(), sample_rate),
+            &on_stage(&reference_with(model.unwrap(), sample_rate), Section::Violins, sample_rate),
             &format!("restored {name} at {sample_rate} Hz"),
         );
     }
@@ -258,7 +280,7 @@ fn parameters_survive_reset_all_controllers() {
             .collect();
     let sample_rate = 48_000.0;
     let len = 24_000;
-    let (l, _) = render_with(&mut plugin, sample_rate, &[480], false, len, |pos, _, events, _| {
+    let (l, r) = render_with(&mut plugin, sample_rate, &[480], false, len, |pos, _, events, _| {
         if pos == 0 {
             for &(id, value) in &ids {
                 events.push(&ParamValueEvent::new(0, id, Pckn::match_all(), value));
@@ -289,7 +311,7 @@ fn parameters_survive_reset_all_controllers() {
             &[(100 - from.min(100), MidiEvent::NoteOn { key: 64, velocity: 90 })][..usize::from(from == 10)],
         );
     }
-    assert_plays(&l, &l, &expected, "after CC121");
+    assert_plays(&l, &r, &on_stage(&expected, Section::Violins, sample_rate), "after CC121");
 }
 
 /// Largest sample-to-sample step in a stretch of audio (a click shows as an outlier).
@@ -323,8 +345,7 @@ fn changing_section_swaps_the_model_while_notes_sound() {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
     });
-    assert!(l.iter().all(|s| s.is_finite()));
-    assert_eq!(l, r);
+    assert!(l.iter().chain(&r).all(|s| s.is_finite()));
     // Up to the change the plugin plays what the engine plays; after it, the new model (its
     // networks restart) makes it differ: the swap happened on the audio thread, mid-note.
     let mut synth = Synth::new(Arc::new(default_model()), PerformanceSettings::default(), sample_rate);
@@ -333,6 +354,7 @@ fn changing_section_swaps_the_model_while_notes_sound() {
     let ev: Vec<(usize, MidiEvent)> =
         ev.iter().map(|(t, b)| (*t, MidiEvent::from_bytes(b[0], b[1], b[2]).unwrap())).collect();
     synth.process_with_events(&mut unswapped, &ev);
+    let (unswapped, _) = on_stage(&unswapped, Section::Violins, sample_rate);
     assert!(l[..change_at].iter().zip(&unswapped).all(|(a, b)| a.to_bits() == b.to_bits()), "differs before the swap");
     assert!(l[change_at..].iter().zip(&unswapped[change_at..]).any(|(a, b)| a != b), "the model was never swapped in");
     let state = save_state(&mut plugin).to_string();
@@ -343,4 +365,54 @@ fn changing_section_swaps_the_model_while_notes_sound() {
     let tail_peak = l[len - settle..].iter().fold(0.0f32, |m, s| m.max(s.abs()));
     assert!(tail_peak > 1e-3, "the held notes stopped after the swap");
     assert!(after < 2.0 * before + 1e-3, "click at the swap: step {after} after vs {before} before");
+}
+
+/// Placement "Pan" at the centre with the room off plays the engine's output at the pan law's
+/// centre gain in both channels, exactly; a CC10 then moves the section to the left within the
+/// 10 ms glide; the seat and the room are what the defaults play.
+#[test]
+fn pan_room_and_cc10_act() {
+    if !bundled() {
+        return;
+    }
+    let entry = load_entry();
+    let mut plugin = instantiate(&entry);
+    let ids: Vec<(ClapId, f64)> = [("Placement", 1.0), ("Pan", 0.5), ("Room", 0.0)]
+        .iter()
+        .map(|(name, value)| (param_id(&mut plugin, name), *value))
+        .collect();
+    let sample_rate = 48_000.0;
+    let (events, len) = performance(sample_rate);
+    let cc10_at = (0.6 * sample_rate) as usize;
+    let (l, r) = render_with(&mut plugin, sample_rate, &[480], false, len, |pos, n, out, _| {
+        if pos == 0 {
+            for &(id, value) in &ids {
+                out.push(&ParamValueEvent::new(0, id, Pckn::match_all(), value));
+            }
+        }
+        for (t, bytes) in events.iter().filter(|(t, _)| (pos..pos + n).contains(t)) {
+            out.push(&ClapMidiEvent::new((t - pos) as u32, 0, *bytes));
+        }
+        if (pos..pos + n).contains(&cc10_at) {
+            out.push(&ClapMidiEvent::new((cc10_at - pos) as u32, 0, [0xB0, 10, 0]));
+        }
+    });
+    let mono = reference(sample_rate);
+    let (centre, _) = pan_gains(0.0);
+    let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+    // The parameters arrive with the first block: the section glides from its seat to the
+    // centre over the first 10 ms.
+    let settled = (0.010 * sample_rate) as usize;
+    let expected: Vec<f32> = mono[settled..cc10_at].iter().map(|x| x * centre).collect();
+    let energy = |x: &[f32]| x.iter().map(|v| v * v).sum::<f32>();
+    assert!(energy(&l[..200]) > 1.5 * energy(&r[..200]), "starts from the violins' seat, left of centre");
+    assert!(
+        same(&l[settled..cc10_at], &expected) && same(&r[settled..cc10_at], &expected),
+        "centre, dry: the engine at -3 dB"
+    );
+    let after = cc10_at + (0.011 * sample_rate) as usize;
+    let right_peak = r[after..].iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    let left_peak = l[after..].iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    assert!(left_peak > 1e-3 && right_peak < 1e-6, "CC10 0 is hard left: left {left_peak}, right {right_peak}");
+    assert!(same(&l[after..], &mono[after..]), "hard left is the engine's output at unity");
 }

@@ -6,6 +6,7 @@
 //! second violins beside them, violas centre-right, celli right, basses behind the celli further
 //! right.
 
+use crate::room::{Room, RoomSettings};
 use crate::section::Section;
 
 /// Seats (pan positions) of each section, for its first, second, … part: `rosin render`'s
@@ -138,6 +139,81 @@ impl PanControl {
     /// RP-015 leaves pan alone).
     pub fn reset(&mut self) {
         *self = PanControl::new(self.setting);
+    }
+}
+
+/// A live part's way onto the stage, mono in, stereo out: placed by its pan setting and CC10
+/// ([`PanControl`], [`Panner`]), then the hall ([`Room`]) around it. The plugin's output; one
+/// `rosin render` stem with `--wet-stems`, sample for sample. Allocates only in [`Self::new`].
+pub struct LiveStage {
+    control: PanControl,
+    panner: Panner,
+    room: Room,
+    /// The room was skipped (wet 0) and holds stale input: cleared before it plays again.
+    room_idle: bool,
+    sample_rate: f32,
+}
+
+impl LiveStage {
+    pub fn new(pan: f32, room: RoomSettings, sample_rate: f32) -> LiveStage {
+        LiveStage {
+            control: PanControl::new(pan),
+            panner: Panner::new(pan, sample_rate),
+            room: Room::new(room, sample_rate),
+            room_idle: false,
+            sample_rate,
+        }
+    }
+
+    pub fn sample_rate(&self) -> f32 {
+        self.sample_rate
+    }
+
+    /// The pan setting (read every block): a move glides there and takes over from CC10.
+    pub fn set_pan(&mut self, setting: f32) {
+        self.control.set(setting);
+        self.panner.move_to(self.control.position());
+    }
+
+    /// MIDI CC10 at the current sample.
+    pub fn cc10(&mut self, value: u8) {
+        self.control.cc10(value);
+        self.panner.move_to(self.control.position());
+    }
+
+    /// The room's settings (read every block); a change allocates nothing.
+    pub fn set_room(&mut self, settings: RoomSettings) {
+        if settings.clamped() != self.room.settings() {
+            self.room.set_settings(settings);
+        }
+    }
+
+    /// Pans the mono signal in `left` into `left` and `right`: call it for each stretch between
+    /// events, so a CC10 acts at its own sample.
+    pub fn place(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.panner.process(left, right);
+    }
+
+    /// Adds the room to the placed block.
+    pub fn add_room(&mut self, left: &mut [f32], right: &mut [f32]) {
+        if self.room.settings().wet == 0.0 {
+            self.room_idle = true;
+            return;
+        }
+        if self.room_idle {
+            self.room.reset();
+            self.room_idle = false;
+        }
+        self.room.process(left, right);
+    }
+
+    /// Silence and the setting's position (a transport jump, a new song): the room emptied, CC10
+    /// forgotten, the panner at the setting at once.
+    pub fn reset(&mut self) {
+        self.control.reset();
+        self.panner.jump_to(self.control.position());
+        self.room.reset();
+        self.room_idle = false;
     }
 }
 
